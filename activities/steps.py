@@ -1,0 +1,104 @@
+"""The step activity: runs one function step or custom ``Step`` from the worker's own code."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pydantic_core import PydanticSerializationError, to_jsonable_python
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from refinire import _registry
+from refinire._call import apply_output, call_kind, invoke
+from refinire.errors import NonRetryableError
+from refinire.steps import FunctionStep
+from workflows.io import DescribeFlowInput, DescribeFlowOutput, StepInput, StepOutput
+
+# Sync step code runs here, never on the worker's event loop: a blocking step stalls nothing else.
+_POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="refinire-step")
+PAYLOAD_LIMIT = 2 * 1024 * 1024
+
+
+def _fatal(message: str, kind: str) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
+def _jsonable(value: Any, where: str, flow: str, step: str) -> Any:
+    try:
+        return to_jsonable_python(value)
+    except PydanticSerializationError:
+        raise _fatal(
+            f"Flow {flow!r}: step {step!r} produced a {type(value).__name__} in {where}, which is not "
+            "JSON-serializable. Return plain data (str, int, float, bool, None, list, dict) or a "
+            "pydantic model.", "NotSerializable") from None
+
+
+async def _heartbeat_while(task: asyncio.Future) -> Any:
+    """Heartbeat while the step runs, so a dead worker is noticed after the heartbeat timeout
+    rather than the step's whole start-to-close timeout."""
+    info = activity.info()
+    interval = (info.heartbeat_timeout.total_seconds() / 3) if info.heartbeat_timeout else None
+    if not interval or info.is_local:
+        return await task
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=interval)
+        if done:
+            return task.result()
+        activity.heartbeat()
+
+
+@activity.defn(name="refinire.run_step")
+async def run_step(inp: StepInput) -> StepOutput:
+    flow = _registry.get(inp.flow_name)
+    where = f"{inp.step_key}/{inp.branch}" if inp.branch else inp.step_key
+    step = flow.step_object(inp.step_key, inp.branch) if flow else None
+    if step is None:
+        raise _fatal(
+            f"Flow {inp.flow_name!r}: this worker's code has no step {where!r}. The run started with "
+            "that step; deploy code that has it, or rerun the run from another step. "
+            f"Flows this worker knows: {_registry.known()!r}", "StepNotInCode")
+    ctx = inp.context
+    ctx.next_label = None
+    ctx.finished = False
+    try:
+        if isinstance(step, FunctionStep):
+            kind = call_kind(step.function) or "data_ctx"
+            work = asyncio.ensure_future(invoke(step.function, kind, inp.data, ctx, _POOL))
+            ctx = apply_output(ctx, await _heartbeat_while(work))
+        else:
+            work = asyncio.ensure_future(step.run_async(inp.data, ctx))
+            ctx = await _heartbeat_while(work)
+            if not hasattr(ctx, "shared_state"):
+                raise _fatal(
+                    f"Flow {inp.flow_name!r}: step {where!r} ({type(step).__name__}.run_async) returned "
+                    f"{type(ctx).__name__}; it must return the Context.", "BadStepResult")
+    except NonRetryableError as exc:
+        raise _fatal(str(exc), type(exc).__name__) from exc
+    route, finished = ctx.next_label, ctx.finished
+    ctx.result = _jsonable(ctx.result, "its output", inp.flow_name, where)
+    for key, value in list(ctx.shared_state.items()):
+        ctx.shared_state[key] = _jsonable(value, f"shared_state[{key!r}]", inp.flow_name, where)
+    out = StepOutput(output=ctx.result, context=ctx, route=route, finished=finished)
+    size = len(out.model_dump_json())
+    if size > PAYLOAD_LIMIT:
+        raise _fatal(
+            f"Flow {inp.flow_name!r}: step {where!r} produced {size:,} bytes of output and context, over "
+            f"Temporal's {PAYLOAD_LIMIT:,}-byte payload limit. Store large data elsewhere (a file, a "
+            "bucket) and pass a reference.", "PayloadTooLarge")
+    return out
+
+
+@activity.defn(name="refinire.describe_flow")
+async def describe_flow(inp: DescribeFlowInput) -> DescribeFlowOutput:
+    """Pins the worker's spec in the history of a run that was started by name alone."""
+    flow = _registry.get(inp.flow_name)
+    if flow is None:
+        raise _fatal(f"No flow named {inp.flow_name!r} on this worker. Known: {_registry.known()!r}",
+                     "UnknownFlow")
+    return DescribeFlowOutput(spec=flow.spec)
+
+
+ACTIVITIES = [run_step, describe_flow]
+

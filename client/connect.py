@@ -1,0 +1,103 @@
+"""One way to get a Temporal client: a configured cluster, or the embedded dev server.
+
+``TEMPORAL_ADDRESS`` / ``TEMPORAL_NAMESPACE`` (and Temporal's env-config profiles, via
+``TEMPORAL_PROFILE`` or ``TEMPORAL_CONFIG_FILE``) select a cluster; with none of them set, the
+embedded server on localhost:7233 is reused or started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import weakref
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from refinire.errors import FlowExecutionError
+
+from . import embedded
+
+_CLIENTS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Client]" = weakref.WeakKeyDictionary()
+_SA_READY: dict[int, bool] = {}
+_ENV_KEYS = ("TEMPORAL_ADDRESS", "TEMPORAL_PROFILE", "TEMPORAL_CONFIG_FILE")
+
+
+def configured() -> bool:
+    return any(os.environ.get(k) for k in _ENV_KEYS)
+
+
+def connect_config() -> dict[str, Any]:
+    if not configured():
+        return {"target_host": f"127.0.0.1:{embedded.DEFAULT_PORT}", "namespace": "default"}
+    from temporalio.envconfig import ClientConfig
+
+    cfg = dict(ClientConfig.load_client_connect_config())
+    cfg.setdefault("namespace", os.environ.get("TEMPORAL_NAMESPACE", "default"))
+    return cfg
+
+
+async def connect(*, fresh: bool = False) -> Client:
+    """A client for this event loop (clients are cached per loop, as asyncio.run makes new ones)."""
+    loop = asyncio.get_running_loop()
+    if not fresh and loop in _CLIENTS:
+        return _CLIENTS[loop]
+    cfg = connect_config()
+    if not configured():
+        await embedded.ensure_server()
+    try:
+        client = await Client.connect(**cfg, data_converter=pydantic_data_converter)
+    except Exception as exc:
+        where = "TEMPORAL_ADDRESS/TEMPORAL_PROFILE" if configured() else "the embedded server"
+        raise FlowExecutionError(
+            f"Cannot reach Temporal at {cfg.get('target_host')!r} ({where}): {exc}. Start a server "
+            "(`refinire-flow server`) or fix the address; unset TEMPORAL_ADDRESS to use the "
+            "embedded server."
+        ) from None
+    if not fresh:
+        _CLIENTS[loop] = client
+    return client
+
+
+async def search_attributes_ready(client: Client) -> bool:
+    """Whether FlowName/FlowStep/FlowStatus exist on the server (registered here when we may)."""
+    key = id(client)
+    if key in _SA_READY:
+        return _SA_READY[key]
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import (
+        AddSearchAttributesRequest,
+        ListSearchAttributesRequest,
+    )
+
+    ns = client.namespace
+    ready = False
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=ns))
+        have = set(listed.custom_attributes) | set(listed.system_attributes)
+        missing = [n for n in embedded.SEARCH_ATTRIBUTES if n not in have]
+        if missing and not configured():
+            await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+                namespace=ns,
+                search_attributes={n: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for n in missing}))
+            missing = []
+        ready = not missing
+    except Exception:
+        ready = False
+    _SA_READY[key] = ready
+    return ready
+
+
+def ui_base() -> str | None:
+    if configured():
+        return os.environ.get("TEMPORAL_UI_URL")
+    return f"http://localhost:{embedded.DEFAULT_UI_PORT}"
+
+
+def ui_url(client: Client, workflow_id: str) -> str | None:
+    base = ui_base()
+    if not base:
+        return None
+    return f"{base}/namespaces/{client.namespace}/workflows/{workflow_id}"

@@ -1,0 +1,145 @@
+"""Start a flow's run, or attach to an existing one, and turn its outcome into Python values."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, TerminatedError, CancelledError
+from temporalio.service import RPCError
+
+from refinire._result import RunResult
+from refinire.context import Context
+from refinire.errors import FlowExecutionError
+from refinire.flow import Flow
+from workflows.io import WORKFLOW_NAME, FlowResult, FlowRun, task_queue_for
+from workflows.search import FLOW_NAME, FLOW_STATUS
+
+from .connect import connect, search_attributes_ready, ui_url
+from .host import hosting
+
+
+def new_run_id(flow_name: str) -> str:
+    return f"{flow_name}-{uuid.uuid4().hex[:12]}"
+
+
+def _summary(flow_name: str, data: Any) -> str:
+    text = repr(data)
+    return f"{flow_name} · input {text[:120]}{'…' if len(text) > 120 else ''}"
+
+
+async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data: Any,
+                    ctx: Context | None, run_id: str | None) -> WorkflowHandle:
+    """Start the run, or return a handle to the existing run with that id (attach, never restart)."""
+    run_id = run_id or new_run_id(flow_name)
+    sa_ready = await search_attributes_ready(client)
+    spec = spec_flow.spec if spec_flow is not None else None
+    ctx = ctx.model_copy(deep=True) if ctx is not None else Context()
+    if spec_flow is not None and ctx.trace_id is None:
+        ctx.trace_id = spec_flow.trace_id
+    ctx.result = data
+    details = None
+    if spec_flow is not None:
+        try:
+            from refinire._show import show
+
+            details = "```mermaid\n" + show(spec_flow, format="mermaid") + "\n```"
+        except Exception:
+            details = None
+    arg = FlowRun(flow_name=flow_name, spec=spec, input=data, context=ctx, search_attributes=sa_ready)
+    return await client.start_workflow(
+        WORKFLOW_NAME, arg, id=run_id, task_queue=task_queue_for(flow_name),
+        result_type=FlowResult,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        static_summary=_summary(flow_name, data), static_details=details,
+        search_attributes=TypedSearchAttributes([SearchAttributePair(FLOW_NAME, flow_name),
+                                                 SearchAttributePair(FLOW_STATUS, "Running")])
+        if sa_ready else None,
+    )
+
+
+async def start_or_attach(client: Client, flow_name: str, spec_flow: Flow | None, data: Any,
+                          ctx: Context | None, run_id: str | None) -> WorkflowHandle:
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
+    try:
+        return await start_run(client, flow_name, spec_flow, data, ctx, run_id)
+    except WorkflowAlreadyStartedError:
+        assert run_id is not None
+        return client.get_workflow_handle(run_id, result_type=FlowResult)
+
+
+def to_execution_error(err: BaseException, flow_name: str, run_id: str) -> FlowExecutionError:
+    cause = err.cause if isinstance(err, WorkflowFailureError) else err
+    if isinstance(cause, ApplicationError):
+        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        return FlowExecutionError(
+            f"{cause.message} (run {run_id!r}; inspect it with `refinire-flow show {run_id}`, "
+            f"rerun it with `refinire-flow rerun {run_id}`)",
+            flow_name=flow_name, run_id=run_id, step=details.get("step"),
+            cause_type=details.get("cause_type") or cause.type,
+            cause_message=details.get("cause_message") or cause.message,
+        )
+    kind = "terminated" if isinstance(cause, TerminatedError) else (
+        "canceled" if isinstance(cause, CancelledError) else "failed")
+    return FlowExecutionError(f"Flow {flow_name!r} run {run_id!r} {kind}: {cause}",
+                              flow_name=flow_name, run_id=run_id, cause_type=type(cause).__name__,
+                              cause_message=str(cause))
+
+
+async def wait_result(handle: WorkflowHandle, flow_name: str,
+                      worker_task: asyncio.Task | None = None) -> FlowResult:
+    """The run's result; if the in-process worker dies first, its error instead of a silent hang."""
+    waiter = asyncio.ensure_future(handle.result())
+    try:
+        if worker_task is not None:
+            await asyncio.wait({waiter, worker_task}, return_when=asyncio.FIRST_COMPLETED)
+            if not waiter.done():
+                exc = worker_task.exception() if not worker_task.cancelled() else None
+                raise FlowExecutionError(
+                    f"The worker for flow {flow_name!r} stopped while run {handle.id!r} was in flight: "
+                    f"{exc!r}. The run is safe in Temporal; run the script again with "
+                    f"run_id={handle.id!r} to resume it.", flow_name=flow_name, run_id=handle.id)
+        return await waiter
+    except (WorkflowFailureError, RPCError) as err:
+        raise to_execution_error(err, flow_name, handle.id) from None
+    finally:
+        if not waiter.done():
+            waiter.cancel()
+
+
+async def run_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
+                   run_id: str | None = None) -> RunResult:
+    client = await connect()
+    name = flow.register()
+    async with hosting(client, flow) as worker_task:
+        handle = await start_or_attach(client, name, flow, data, ctx, run_id)
+        flow.last_run_id = handle.id
+        outcome = await wait_result(handle, name, worker_task)
+    final = outcome.context
+    if ctx is not None:
+        for field in type(ctx).model_fields:
+            setattr(ctx, field, getattr(final, field))
+    flow.context = final
+    result = RunResult(outcome.output, final, run_id=handle.id, flow_name=name,
+                       ui_url=ui_url(client, handle.id), path=outcome.path)
+    flow.last_result = result
+    return result
+
+
+async def start_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
+                     run_id: str | None = None) -> WorkflowHandle:
+    """Start a run to be executed by a worker elsewhere (``python worker.py ...``)."""
+    client = await connect()
+    handle = await start_or_attach(client, flow.durable_name, flow, data, ctx, run_id)
+    flow.last_run_id = handle.id
+    return handle

@@ -1,0 +1,32 @@
+"""Refinire Flow, durable on Temporal.
+
+Write flows with the Refinire Flow API; every run is a Temporal workflow that survives crashes,
+can be replayed and re-run, and is visible in the Temporal UI.
+"""
+
+from .agents import ClarifyAgent, RefinireAgent, RouterAgent
+from .context import Context, Message
+from .errors import FlowDefinitionError, FlowExecutionError, NonRetryableError
+from .flow import Flow
+from .spec import FlowSpec, RetrySpec
+from .steps import ConditionStep, DebugStep, FunctionStep, ParallelStep, Step, UserInputStep
+
+__all__ = [
+    "ClarifyAgent",
+    "ConditionStep",
+    "Context",
+    "DebugStep",
+    "Flow",
+    "FlowDefinitionError",
+    "FlowExecutionError",
+    "FlowSpec",
+    "FunctionStep",
+    "Message",
+    "NonRetryableError",
+    "ParallelStep",
+    "RefinireAgent",
+    "RetrySpec",
+    "RouterAgent",
+    "Step",
+    "UserInputStep",
+]

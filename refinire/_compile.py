@@ -1,0 +1,182 @@
+"""Flow definition → FlowSpec: normalise the four constructor forms, validate, resolve edges.
+
+Every mistake is caught here, when the Flow is built, with a message that names the flow, the
+step and the fix. Nothing reaches Temporal that could fail there for a reason known up front.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Mapping
+
+from ._call import call_kind
+from .errors import FlowDefinitionError
+from .spec import FlowSpec, ParallelSpec, StepOptions, StepSpec
+from .steps import ConditionStep, FunctionStep, ParallelStep, Step
+
+_PARALLEL_KEYS = {"parallel", "next_step", "max_workers"}
+
+
+def _label(flow_name: str | None) -> str:
+    return f"Flow {flow_name!r}" if flow_name else "Flow"
+
+
+def normalize(start: Any, steps: Any, flow_name: str | None) -> tuple[str, dict[str, Step]]:
+    """The four forms of ``Flow(...)`` → (start key, ordered {key: step})."""
+    where = _label(flow_name)
+    if isinstance(start, Mapping) and steps is None:
+        steps, start = start, None
+        if not steps:
+            raise FlowDefinitionError(f"{where} has no steps. Pass at least one step, e.g. Flow({{'a': FunctionStep('a', fn)}}).")
+        start = next(iter(steps))
+    elif isinstance(start, Step) and steps is None:
+        steps, start = start, None
+    if steps is None:
+        raise FlowDefinitionError(f"{where} has no steps. Pass a dict, a list of steps, or a single step.")
+    if isinstance(steps, Step):
+        return steps.name, {steps.name: steps}
+    if isinstance(steps, (list, tuple)):
+        return _from_list(list(steps), where)
+    if isinstance(steps, Mapping):
+        if not steps:
+            raise FlowDefinitionError(f"{where} has no steps. Pass at least one step.")
+        if start is None:
+            raise FlowDefinitionError(
+                f"{where}: start parameter is required when steps is a dictionary. "
+                f"Pass start=<key> (one of {list(steps)!r}) or use the positional form Flow({{...}})."
+            )
+        out = {str(k): _step_value(str(k), v, where) for k, v in steps.items()}
+        if start not in out:
+            raise FlowDefinitionError(
+                f"{where}: start step {start!r} is not in the flow. Known steps: {list(out)!r}"
+            )
+        return start, out
+    raise FlowDefinitionError(
+        f"{where}: steps must be a dict, a list of steps or a single step, got {type(steps).__name__}."
+    )
+
+
+def _from_list(items: list[Any], where: str) -> tuple[str, dict[str, Step]]:
+    if not items:
+        raise FlowDefinitionError(f"{where}: the steps list is empty. Pass at least one step.")
+    out: dict[str, Step] = {}
+    for i, item in enumerate(items):
+        if not isinstance(item, Step):
+            raise FlowDefinitionError(
+                f"{where}: steps[{i}] is a {type(item).__name__}, not a step. "
+                "Wrap functions in FunctionStep(name, fn)."
+            )
+        if item.name in out:
+            raise FlowDefinitionError(
+                f"{where}: steps[{i}] repeats the step name {item.name!r}. Step names must be unique."
+            )
+        out[item.name] = item
+    for item, following in zip(items, items[1:]):
+        if item.next_step is None and not item._branch_targets():
+            item.next_step = following.name
+    return items[0].name, out
+
+
+def _step_value(key: str, value: Any, where: str) -> Step:
+    if isinstance(value, Step):
+        return value
+    if isinstance(value, Mapping) and "parallel" in value:
+        extra = set(value) - _PARALLEL_KEYS
+        if extra:
+            raise FlowDefinitionError(
+                f"{where}: parallel block {key!r} has unknown keys {sorted(extra)!r}. "
+                f"Allowed: {sorted(_PARALLEL_KEYS)!r}."
+            )
+        branches = value["parallel"]
+        if not isinstance(branches, (list, tuple)) or not branches:
+            raise FlowDefinitionError(
+                f"{where}: parallel block {key!r} needs 'parallel' to be a non-empty list of steps, "
+                f"got {type(branches).__name__}."
+            )
+        return ParallelStep(key, list(branches), value.get("next_step"), value.get("max_workers"))
+    raise FlowDefinitionError(
+        f"{where}: step {key!r} is a {type(value).__name__}, not a step. Use FunctionStep({key!r}, fn), "
+        "ConditionStep, an agent, or a {'parallel': [...]} block."
+    )
+
+
+def _check_function(step: Step, where: str, key: str) -> None:
+    fn = getattr(step, "function", None)
+    if isinstance(step, FunctionStep) and call_kind(fn) is None:
+        raise FlowDefinitionError(
+            f"{where}: step {key!r} calls {getattr(fn, '__name__', fn)!r}, which takes the wrong number "
+            "of parameters. A step function takes (data, ctx) or (ctx)."
+        )
+    if isinstance(step, ConditionStep):
+        from ._call import required_positional
+
+        if required_positional(step.condition) not in (None, 1):
+            raise FlowDefinitionError(
+                f"{where}: condition of step {key!r} must take exactly one parameter (ctx)."
+            )
+
+
+def _parallel_spec(key: str, step: ParallelStep, next_key: str | None, where: str) -> ParallelSpec:
+    seen: set[str] = set()
+    branches = []
+    for i, b in enumerate(step.steps):
+        if not isinstance(b, Step):
+            raise FlowDefinitionError(
+                f"{where}: parallel block {key!r} item {i} is a {type(b).__name__}, not a step."
+            )
+        if b.name in seen:
+            raise FlowDefinitionError(
+                f"{where}: parallel block {key!r} has two branches named {b.name!r}. Branch names must be unique."
+            )
+        seen.add(b.name)
+        _check_function(b, where, f"{key}/{b.name}")
+        spec = b._spec(b.name, None)
+        if spec.kind not in ("function", "custom", "agent"):
+            raise FlowDefinitionError(
+                f"{where}: parallel block {key!r} branch {b.name!r} is a {type(b).__name__}; "
+                "branches must be function steps, custom steps or RefinireAgents."
+            )
+        branches.append(spec)
+    mw = step.max_workers if step.max_workers is not None else len(branches)
+    if not isinstance(mw, int) or isinstance(mw, bool) or mw < 1:
+        raise FlowDefinitionError(
+            f"{where}: parallel block {key!r} has max_workers={step.max_workers!r}; use a whole number >= 1."
+        )
+    return ParallelSpec(key=key, name=step.name, next=next_key, branches=tuple(branches), max_workers=mw)
+
+
+def compile_flow(name: str | None, start: str, steps: dict[str, Step], *, max_steps: int,
+                 has_error_handler: bool, defaults: StepOptions) -> FlowSpec:
+    where = _label(name)
+    keys = list(steps)
+    targets_of_branches = {t for s in steps.values() for t in s._branch_targets()}
+    for key, step in steps.items():
+        for t in [*step._branch_targets(), *([step.next_step] if step.next_step else [])]:
+            if t not in steps:
+                raise FlowDefinitionError(
+                    f"{where}: step {key!r} routes to unknown step {t!r}. Known steps: {keys!r}"
+                )
+    if not isinstance(max_steps, int) or max_steps < 1:
+        raise FlowDefinitionError(f"{where}: max_steps={max_steps!r}; use a whole number >= 1.")
+    specs: dict[str, StepSpec] = {}
+    for i, (key, step) in enumerate(steps.items()):
+        _check_function(step, where, key)
+        next_key = step.next_step
+        if next_key is None and not step._branch_targets():
+            next_key = next((k for k in keys[i + 1:] if k not in targets_of_branches), None)
+        if isinstance(step, ParallelStep):
+            specs[key] = _parallel_spec(key, step, next_key, where)
+        else:
+            specs[key] = step._spec(key, next_key)
+    return FlowSpec(name=name or "", start=start, steps=specs, max_steps=max_steps,
+                    has_error_handler=has_error_handler, defaults=defaults).with_hash()
+
+
+def auto_name(spec: FlowSpec, steps: dict[str, Step]) -> str:
+    """A name for an unnamed flow that is the same in every process running the same code."""
+    ident = [spec.content_hash]
+    for key, step in steps.items():
+        ident.append(f"{key}={step._identity()}")
+        for b in getattr(step, "steps", []) if isinstance(step, ParallelStep) else []:
+            ident.append(f"{key}/{b.name}={b._identity()}")
+    return "flow-" + hashlib.sha256("|".join(ident).encode()).hexdigest()[:12]

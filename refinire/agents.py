@@ -1,0 +1,156 @@
+"""LLM agents as flow steps. Each compiles to its own spec kind; the workflow drives the model calls
+as activities (see ``workflows/agents.py``), so a crash never repeats a finished call.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from pydantic import BaseModel
+
+from .context import Context
+from .errors import FlowDefinitionError
+from .spec import AgentSpec, ClarifySpec, RouterSpec, StepOptions, StepSpec
+from .steps import Step
+
+__all__ = ["ClarifyAgent", "RefinireAgent", "RouterAgent"]
+
+
+class RefinireAgent(Step):
+    """Generate → evaluate → regenerate with feedback, bounded by ``max_retries``.
+
+    Building one needs no API key; running one needs ``OPENAI_API_KEY`` (or ``OPENAI_BASE_URL``).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        generation_instructions: str = "",
+        evaluation_instructions: str | None = None,
+        *,
+        model: str = "gpt-4o-mini",
+        threshold: float = 85.0,
+        max_retries: int = 3,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        timeout: float | None = None,
+        next_step: str | None = None,
+        **_: Any,
+    ) -> None:
+        super().__init__(name, next_step)
+        self.generation_instructions = generation_instructions
+        self.evaluation_instructions = evaluation_instructions
+        self.model = model
+        self.threshold = float(threshold)
+        self.max_retries = int(max_retries)
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.timeout = timeout
+        self.options = StepOptions()
+
+    def _spec(self, key: str, next_key: str | None) -> StepSpec:
+        return AgentSpec(
+            key=key, name=self.name, next=next_key, options=self.options, model=self.model,
+            generation_instructions=self.generation_instructions,
+            evaluation_instructions=self.evaluation_instructions, threshold=self.threshold,
+            max_retries=self.max_retries, temperature=self.temperature, max_tokens=self.max_tokens,
+            timeout_s=self.timeout,
+        )
+
+    async def run_async(self, user_input: Any, ctx: Context) -> Context:
+        from client.standalone import run_step_standalone
+
+        return await run_step_standalone(self, user_input, ctx)
+
+
+class RouterAgent(Step):
+    """Classifies its input and routes to ``routes[category]``; data passes through unchanged."""
+
+    def __init__(self, config: Mapping[str, Any] | BaseModel | None = None, **kwargs: Any) -> None:
+        cfg = dict(config.model_dump() if isinstance(config, BaseModel) else (config or {}))
+        cfg.update(kwargs)
+        name = cfg.get("name") or "router"
+        routes = cfg.get("routes")
+        if not isinstance(routes, Mapping) or not routes:
+            raise FlowDefinitionError(
+                f"RouterAgent {name!r} needs 'routes': a dict of category -> step key, got {routes!r}."
+            )
+        super().__init__(name, None)
+        self.routes = {str(k): str(v) for k, v in routes.items()}
+        self.classifier_type = cfg.get("classifier_type", "llm")
+        if self.classifier_type not in ("llm", "rule"):
+            raise FlowDefinitionError(
+                f"RouterAgent {name!r}: classifier_type {self.classifier_type!r} is unknown; use 'llm' or 'rule'."
+            )
+        self.generation_instructions = cfg.get("generation_instructions") or ""
+        self.model = cfg.get("model") or "gpt-4o-mini"
+        self.default_route = cfg.get("default_route")
+        self.classification_rules: dict[str, Callable[..., Any]] = dict(cfg.get("classification_rules") or {})
+        self.temperature = cfg.get("temperature")
+        self.timeout = cfg.get("timeout")
+        if self.classifier_type == "rule" and not self.classification_rules:
+            raise FlowDefinitionError(
+                f"RouterAgent {name!r}: a 'rule' classifier needs 'classification_rules' "
+                "(category -> function(data, ctx) returning bool)."
+            )
+
+    def _branch_targets(self) -> list[str]:
+        return list(dict.fromkeys(self.routes.values()))
+
+    def _spec(self, key: str, next_key: str | None) -> StepSpec:
+        return RouterSpec(
+            key=key, name=self.name, routes=self.routes, classifier_type=self.classifier_type,
+            generation_instructions=self.generation_instructions, model=self.model,
+            default_route=self.default_route, temperature=self.temperature, timeout_s=self.timeout,
+        )
+
+    async def run_async(self, user_input: Any, ctx: Context) -> Context:
+        from client.standalone import run_step_standalone
+
+        return await run_step_standalone(self, user_input, ctx)
+
+
+class ClarifyAgent(Step):
+    """Judges whether a request is clear enough; sets ``ctx.clarification_result``; data passes through.
+
+    With ``wait_for_answer=True`` an unclear request pauses the run until someone answers.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        generation_instructions: str = "",
+        clarification_instructions: str = "",
+        threshold: float = 80.0,
+        model: str = "gpt-4o-mini",
+        *,
+        wait_for_answer: bool = False,
+        answer_timeout: float | None = None,
+        temperature: float | None = None,
+        timeout: float | None = None,
+        next_step: str | None = None,
+        **_: Any,
+    ) -> None:
+        super().__init__(name, next_step)
+        self.generation_instructions = generation_instructions
+        self.clarification_instructions = clarification_instructions
+        self.threshold = float(threshold)
+        self.model = model
+        self.wait_for_answer = wait_for_answer
+        self.answer_timeout = answer_timeout
+        self.temperature = temperature
+        self.timeout = timeout
+
+    def _spec(self, key: str, next_key: str | None) -> StepSpec:
+        return ClarifySpec(
+            key=key, name=self.name, next=next_key,
+            generation_instructions=self.generation_instructions,
+            clarification_instructions=self.clarification_instructions, threshold=self.threshold,
+            model=self.model, wait_for_answer=self.wait_for_answer,
+            answer_timeout_s=self.answer_timeout, temperature=self.temperature, timeout_s=self.timeout,
+        )
+
+    async def run_async(self, user_input: Any, ctx: Context) -> Context:
+        from client.standalone import run_step_standalone
+
+        return await run_step_standalone(self, user_input, ctx)

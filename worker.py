@@ -1,0 +1,102 @@
+"""Serve flows: ``python worker.py MODULE [MODULE ...]``.
+
+Every module-level ``Flow`` in the named modules is served under a stable name, ``module:variable``
+(or the Flow's explicit ``name=``), on its own task queue, so a run is only ever picked up by a
+worker that knows its flow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import sys
+from datetime import timedelta
+from typing import Iterable, Sequence
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.steps import ACTIVITIES
+from refinire.flow import Flow
+from workflows.flow_workflow import FlowWorkflow
+from workflows.io import task_queue_for
+
+__all__ = ["build_worker", "flows_in_modules", "main", "serve"]
+
+# refinire holds the registry the workflow reads callables from: it must be the process's own copy.
+_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("refinire", "pydantic", "pydantic_core")
+)
+
+
+def _extra_activities() -> list:
+    try:
+        from activities.llm import ACTIVITIES as llm
+    except ImportError:
+        return []
+    return list(llm)
+
+
+def build_worker(client: Client, flow: Flow, *, max_cached_workflows: int = 1000,
+                 sticky_timeout_s: float = 3.0, **kwargs) -> Worker:
+    """A Worker for one flow: the interpreter workflow plus every step activity."""
+    name = flow.register()
+    return Worker(
+        client,
+        task_queue=task_queue_for(name),
+        workflows=[FlowWorkflow],
+        activities=[*ACTIVITIES, *_extra_activities()],
+        workflow_runner=_RUNNER,
+        max_cached_workflows=max_cached_workflows,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout_s),
+        graceful_shutdown_timeout=timedelta(seconds=kwargs.pop("graceful_shutdown_s", 0)),
+        **kwargs,
+    )
+
+
+def flows_in_modules(modules: Iterable[str]) -> dict[str, Flow]:
+    """Import modules and name their module-level flows ``module:variable`` unless named."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    found: dict[str, Flow] = {}
+    for mod_name in modules:
+        module = importlib.import_module(mod_name)
+        for var, value in vars(module).items():
+            if isinstance(value, Flow):
+                if not value.name:
+                    value.name = f"{mod_name}:{var}"
+                    value._spec = value._compile()
+                if value.durable_name in found and found[value.durable_name] is not value:
+                    raise SystemExit(f"Two flows are named {value.durable_name!r}; give one another name=.")
+                found[value.durable_name] = value
+    if not found:
+        raise SystemExit(f"No module-level Flow found in {list(modules)!r}.")
+    return found
+
+
+async def serve(modules: Sequence[str], client: Client | None = None) -> None:
+    from client.connect import connect
+
+    client = client or await connect()
+    flows = flows_in_modules(modules)
+    workers = [build_worker(client, flow) for flow in flows.values()]
+    for name in flows:
+        print(f"serving {name!r} on task queue {task_queue_for(name)!r}", flush=True)
+    await asyncio.gather(*(w.run() for w in workers))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="worker.py", description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="+", help="modules whose module-level flows to serve")
+    args = parser.parse_args(argv)
+    try:
+        asyncio.run(serve(args.modules))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The deterministic side: ``FlowWorkflow`` interprets a ``FlowSpec`` and only routes."""

@@ -1,0 +1,306 @@
+"""FlowWorkflow: the deterministic interpreter of a FlowSpec.
+
+It only routes. Steps that do work run as activities; conditions and the error handler run here,
+from the run's context, so every branch decision is replayed exactly. Anything that goes wrong in
+this code fails the run with a message naming the step; it never leaves a workflow task retrying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+    from refinire import _registry
+    from refinire.context import Context
+    from refinire.spec import (
+        ConditionSpec,
+        CustomSpec,
+        FlowSpec,
+        FunctionSpec,
+        ParallelSpec,
+        StepSpec,
+    )
+
+    from . import agents, search
+    from .io import (
+        WORKFLOW_NAME,
+        DescribeFlowInput,
+        DescribeFlowOutput,
+        FlowResult,
+        FlowRun,
+        StepInput,
+        StepOutput,
+    )
+    from .runtime import StepFailed, call_activity
+
+
+def _fail(message: str, kind: str, **details: Any) -> ApplicationError:
+    return ApplicationError(message, details, type=kind, non_retryable=True)
+
+
+def _rebuild_error(kind: str, message: str) -> BaseException:
+    """The handler sees the step's own exception type: builtins as themselves, others by name."""
+    import builtins
+
+    cls = getattr(builtins, kind, None)
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        try:
+            return cls(message)
+        except Exception:
+            pass
+    return type(kind, (Exception,), {})(message)
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class FlowWorkflow:
+    def __init__(self) -> None:
+        self._flow_name = ""
+        self._current: str | None = None
+        self._path: list[str] = []
+        self._search_attributes = False
+        self.waits = agents.Waits()
+
+    # Visibility -------------------------------------------------------------------------
+    @workflow.query(name="current_step")
+    def current_step(self) -> str | None:
+        return self._current
+
+    @workflow.query(name="path")
+    def path(self) -> list[str]:
+        return list(self._path)
+
+    @workflow.query(name="pending_question")
+    def pending_question(self) -> agents.PendingQuestion | None:
+        return self.waits.pending
+
+    @workflow.update(name="answer")
+    async def answer(self, answer: agents.Answer) -> agents.AnswerAccepted:
+        return self.waits.deliver(answer)
+
+    @answer.validator
+    def _validate_answer(self, answer: agents.Answer) -> None:
+        self.waits.validate(answer)
+
+    # The interpreter --------------------------------------------------------------------
+    @workflow.run
+    async def run(self, run: FlowRun) -> FlowResult:
+        self._flow_name = run.flow_name
+        self._search_attributes = run.search_attributes
+        spec = run.spec or await self._describe(run.flow_name)
+        ctx = run.context
+        if ctx.result is None:
+            ctx.result = run.input
+        ctx.finished = False
+        current: str | None = run.start_at or spec.start
+        if current not in spec.steps:
+            raise _fail(f"Flow {spec.name!r} has no step {current!r} to start at. "
+                        f"Known steps: {list(spec.steps)!r}", "UnknownStep", step=current)
+        try:
+            return await self._interpret(spec, ctx, current)
+        except ApplicationError:
+            self._upsert_status("Failed")
+            raise
+
+    async def _interpret(self, spec: FlowSpec, ctx: Context, current: str | None) -> FlowResult:
+        visits = 0
+        while current is not None:
+            if visits >= spec.max_steps:
+                raise _fail(
+                    f"Flow {spec.name!r} exceeded max_steps={spec.max_steps} at step {current!r}. "
+                    "A loop that never ends? Fix the condition or raise max_steps.",
+                    "MaxStepsExceeded", step=current, max_steps=spec.max_steps)
+            visits += 1
+            step = spec.steps[current]
+            self._enter(step, ctx, visits)
+            try:
+                ctx, current = await self._run_step(spec, step, ctx, visits)
+            except StepFailed as failure:
+                ctx, current = self._on_failure(spec, step, ctx, failure)
+            self._check_serializable(spec, step, ctx)
+            ctx.step_count += 1
+            ctx.span_history.append({"step_name": step.name, "key": step.key, "status": "completed"})
+            ctx.next_label = current
+        ctx.finished = True
+        ctx.current_step = None
+        self._current = None
+        self._upsert_status("Completed")
+        return FlowResult(output=ctx.result, context=ctx, path=self._path)
+
+    def _upsert_status(self, status: str) -> None:
+        if self._search_attributes:
+            search.upsert_status(status)
+
+    async def _describe(self, flow_name: str) -> FlowSpec:
+        out = await workflow.execute_local_activity(
+            "refinire.describe_flow", DescribeFlowInput(flow_name=flow_name),
+            result_type=DescribeFlowOutput, start_to_close_timeout=_seconds(10),
+        )
+        return out.spec
+
+    def _enter(self, step: StepSpec, ctx: Context, visit: int) -> None:
+        self._current = step.key
+        self._path.append(step.key)
+        ctx.current_step = step.name
+        workflow.set_current_details(f"Step **{step.name}** ({step.kind}), visit {visit}")
+        if self._search_attributes:
+            search.upsert_step(step.name)
+
+    async def _run_step(self, spec: FlowSpec, step: StepSpec, ctx: Context,
+                        visit: int) -> tuple[Context, str | None]:
+        if isinstance(step, ConditionSpec):
+            return ctx, self._decide(spec, step, ctx)
+        if isinstance(step, (FunctionSpec, CustomSpec)):
+            out = await self._step_activity(spec, step, ctx, f"{step.key}#{visit}")
+            if out.finished:
+                return out.context, None
+            return out.context, self._checked_route(spec, step, out.route) if out.route else step.next
+        if isinstance(step, ParallelSpec):
+            return await self._parallel(spec, step, ctx, visit), step.next
+        return await agents.run_agent_kind(spec, step, ctx, visit, self.waits)
+
+    async def _step_activity(self, spec: FlowSpec, step: FunctionSpec | CustomSpec, ctx: Context,
+                             activity_id: str, branch: str | None = None,
+                             key: str | None = None) -> StepOutput:
+        label = f"{key}/{step.name}" if branch else step.name
+        return await call_activity(
+            "refinire.run_step",
+            StepInput(flow_name=spec.name, step_key=key or step.key, branch=branch, data=ctx.result,
+                      context=ctx),
+            StepOutput, flow=spec, options=step.options, step_key=key or step.key,
+            step_name=step.name, activity_id=activity_id, summary=f"{label} · {step.kind}",
+            branch=branch,
+        )
+
+    # Conditions and routes run here, from the context ---------------------------------
+    def _decide(self, spec: FlowSpec, step: ConditionSpec, ctx: Context) -> str:
+        flow = _registry.get(spec.name)
+        live = flow.step_object(step.key) if flow else None
+        condition = getattr(live, "condition", None)
+        if condition is None:
+            raise _fail(
+                f"Flow {spec.name!r}: this worker's code has no condition for step {step.key!r}. "
+                f"The run started with that step; deploy code that has it, or rerun the run. "
+                f"Flows this worker knows: {_registry.known()!r}",
+                "StepNotInCode", step=step.key)
+        try:
+            value = condition(ctx)
+        except Exception as exc:
+            raise _fail(
+                f"Flow {spec.name!r}: the condition of step {step.key!r} raised "
+                f"{type(exc).__name__}: {exc}. Conditions run inside the workflow; make it a pure "
+                "function of ctx that cannot raise.",
+                "ConditionFailed", step=step.key, cause_type=type(exc).__name__, cause_message=str(exc))
+        if step.routes is None:
+            target = step.if_true if value else step.if_false
+            label = str(bool(value))
+        else:
+            label = str(value)
+            target = step.routes.get(label, step.routes.get("default"))
+            if target is None:
+                raise _fail(
+                    f"Flow {spec.name!r}: the condition of step {step.key!r} returned {value!r}, which is "
+                    f"not a route. Known routes: {list(step.routes)!r}. Return one of them or add a "
+                    "'default' route.",
+                    "UnknownRoute", step=step.key, value=label)
+        if target is None:
+            target = step.next
+        record_decision(step.key, label, target)
+        return target  # type: ignore[return-value]
+
+    def _checked_route(self, spec: FlowSpec, step: StepSpec, route: str) -> str:
+        if route not in spec.steps:
+            raise _fail(
+                f"Flow {spec.name!r}: step {step.key!r} routed to unknown step {route!r}. "
+                f"Known steps: {list(spec.steps)!r}", "UnknownStep", step=step.key, target=route)
+        return route
+
+    def _on_failure(self, spec: FlowSpec, step: StepSpec, ctx: Context,
+                    failure: StepFailed) -> tuple[Context, str | None]:
+        flow = _registry.get(spec.name)
+        handler = flow.error_handler if (flow and spec.has_error_handler) else None
+        where = f"{step.key}/{failure.branch}" if failure.branch else step.key
+        if handler is not None:
+            try:
+                target = handler(_rebuild_error(failure.cause_type, failure.cause_message), ctx)
+            except Exception as exc:
+                raise _fail(
+                    f"Flow {spec.name!r}: the error handler raised {type(exc).__name__}: {exc} while "
+                    f"handling the failure of step {where!r}.", "ErrorHandlerFailed", step=where)
+            if target is not None:
+                target = self._checked_route(spec, step, str(target))
+                record_decision(step.key, f"error: {failure.cause_type}", target)
+                return ctx, target
+        raise _fail(
+            f"Flow {spec.name!r} failed at step {where!r}: {failure.cause_type}: {failure.cause_message}",
+            "StepFailed", step=failure.step_name, step_key=step.key, branch=failure.branch,
+            cause_type=failure.cause_type, cause_message=failure.cause_message)
+
+    def _check_serializable(self, spec: FlowSpec, step: StepSpec, ctx: Context) -> None:
+        for key, value in ctx.shared_state.items():
+            try:
+                to_jsonable_python(value)
+            except PydanticSerializationError:
+                raise _fail(
+                    f"Flow {spec.name!r}: step {step.key!r} put a {type(value).__name__} in "
+                    f"shared_state[{key!r}], which is not JSON-serializable. Store plain data "
+                    "(str, int, float, bool, None, list, dict) or a pydantic model.",
+                    "NotSerializable", step=step.key, key=key)
+
+    # Parallel blocks ----------------------------------------------------------------------
+    async def _parallel(self, spec: FlowSpec, block: ParallelSpec, ctx: Context, visit: int) -> Context:
+        gate = asyncio.Semaphore(block.max_workers)
+        before = dict(ctx.shared_state)
+        n_messages, n_usage = len(ctx.messages), len(ctx.usage)
+
+        async def branch(b: Any) -> StepOutput:
+            async with gate:
+                sub = ctx.model_copy(deep=True)
+                activity_id = f"{block.key}/{b.name}#{visit}"
+                if isinstance(b, (FunctionSpec, CustomSpec)):
+                    return await self._step_activity(spec, b, sub, activity_id, branch=b.name, key=block.key)
+                out_ctx, _ = await agents.run_agent_kind(spec, b, sub, visit, self.waits,
+                                                         parent=block.key)
+                return StepOutput(output=out_ctx.result, context=out_ctx)
+
+        results = await asyncio.gather(*(branch(b) for b in block.branches), return_exceptions=True)
+        merged: dict[str, Any] = {}
+        first_failure: StepFailed | None = None
+        for b, res in zip(block.branches, results):
+            if isinstance(res, StepFailed):
+                first_failure = first_failure or res
+                ctx.shared_state[f"__{b.name}_metadata__"] = {"status": "failed", "error": str(res)}
+                continue
+            if isinstance(res, BaseException):
+                raise res
+            for k, v in res.context.shared_state.items():
+                if k not in before or before[k] != v:
+                    ctx.shared_state[k] = v
+            ctx.messages.extend(res.context.messages[n_messages:])
+            ctx.usage.extend(res.context.usage[n_usage:])
+            if res.context.evaluation_result is not None:
+                ctx.evaluation_result = res.context.evaluation_result
+            merged[b.name] = res.context.result
+            ctx.shared_state[b.name] = res.context.result
+            ctx.shared_state[f"__{b.name}_metadata__"] = {"status": "completed", "output": res.context.result}
+        if first_failure is not None:
+            raise first_failure
+        ctx.result = merged
+        return ctx
+
+
+def record_decision(step_key: str, label: str, target: str | None) -> None:
+    """Put a branch decision into the event history itself (a memo update), so the Temporal UI and
+    ``show()`` in any process see which way the run went."""
+    workflow.upsert_memo({f"decision:{step_key}": {"value": label, "to": target}})
+
+
+def _seconds(n: float):
+    from datetime import timedelta
+
+    return timedelta(seconds=n)

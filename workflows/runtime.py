@@ -1,0 +1,100 @@
+"""Workflow-side helpers shared by the interpreter and the agent steps: how a step's activity is
+scheduled (retry policy, timeouts, ids, summaries) and how its failure is described.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError as TemporalTimeout
+
+with workflow.unsafe.imports_passed_through():
+    from refinire.spec import FlowSpec, RetrySpec, StepOptions
+
+DEFAULT_RETRY = RetrySpec()
+DEFAULT_START_TO_CLOSE_S = 600.0
+DEFAULT_HEARTBEAT_S = 10.0
+ALWAYS_FATAL = ("NonRetryableError", "FlowDefinitionError", "PayloadTooLarge", "NotSerializable")
+
+
+class StepFailed(Exception):
+    """A step that failed for good (retries exhausted or non-retryable); workflow-internal."""
+
+    def __init__(self, step_key: str, step_name: str, cause_type: str, cause_message: str,
+                 branch: str | None = None) -> None:
+        super().__init__(f"{cause_type}: {cause_message}")
+        self.step_key = step_key
+        self.step_name = step_name
+        self.cause_type = cause_type
+        self.cause_message = cause_message
+        self.branch = branch
+
+
+def merged_options(flow: FlowSpec, options: StepOptions) -> StepOptions:
+    d = flow.defaults
+    return StepOptions(
+        retry=options.retry or d.retry or DEFAULT_RETRY,
+        start_to_close_s=options.start_to_close_s or d.start_to_close_s or DEFAULT_START_TO_CLOSE_S,
+        heartbeat_s=options.heartbeat_s or d.heartbeat_s or DEFAULT_HEARTBEAT_S,
+        local=options.local if options.local is not None else bool(d.local),
+    )
+
+
+def retry_policy(retry: RetrySpec) -> RetryPolicy:
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=retry.initial_interval_s),
+        backoff_coefficient=retry.backoff,
+        maximum_interval=timedelta(seconds=retry.max_interval_s),
+        maximum_attempts=retry.max_attempts,
+        non_retryable_error_types=[*ALWAYS_FATAL, *retry.non_retryable_error_types],
+    )
+
+
+def describe_failure(err: BaseException) -> tuple[str, str]:
+    """(type, message) of what the user's code raised, unwrapped from Temporal's envelopes."""
+    cause: BaseException | None = err
+    while isinstance(cause, ActivityError) and cause.cause is not None:
+        cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        return cause.type or "Exception", cause.message
+    if isinstance(cause, TemporalTimeout):
+        return "TimeoutError", f"{cause.type.name.lower() if cause.type else 'activity'} timeout"
+    return type(cause).__name__, str(cause)
+
+
+async def call_activity(
+    activity: str,
+    arg: Any,
+    result_type: type,
+    *,
+    flow: FlowSpec,
+    options: StepOptions,
+    step_key: str,
+    step_name: str,
+    activity_id: str,
+    summary: str,
+    branch: str | None = None,
+    heartbeat: bool = True,
+) -> Any:
+    """Run one activity for a step; a final failure becomes ``StepFailed`` naming the step."""
+    opts = merged_options(flow, options)
+    assert opts.retry is not None and opts.start_to_close_s is not None
+    try:
+        if opts.local:
+            return await workflow.execute_local_activity(
+                activity, arg, result_type=result_type, activity_id=activity_id, summary=summary,
+                start_to_close_timeout=timedelta(seconds=opts.start_to_close_s),
+                retry_policy=retry_policy(opts.retry),
+            )
+        return await workflow.execute_activity(
+            activity, arg, result_type=result_type, activity_id=activity_id, summary=summary,
+            start_to_close_timeout=timedelta(seconds=opts.start_to_close_s),
+            heartbeat_timeout=timedelta(seconds=opts.heartbeat_s) if heartbeat and opts.heartbeat_s else None,
+            retry_policy=retry_policy(opts.retry),
+        )
+    except ActivityError as err:
+        kind, message = describe_failure(err)
+        raise StepFailed(step_key, step_name, kind, message, branch) from None
