@@ -1,0 +1,60 @@
+"""One real Temporal dev server per test session (free ports, temporary SQLite file).
+
+Everything under test connects to it through TEMPORAL_ADDRESS, the same way a user points
+``flow.run`` at a cluster, so the embedded default never touches the developer's own server.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from client import embedded  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def temporal_server(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("temporal")
+    port = embedded.free_port()
+    log = root / "server.log"
+    proc = embedded.start_server(root / "temporal.db", port, None, detached=False, log_file=log)
+    try:
+        embedded.wait_listening(port, 60, proc, log)
+        yield {"address": f"127.0.0.1:{port}", "port": port, "db": root / "temporal.db", "proc": proc,
+               "log": log, "root": root}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporal_env(temporal_server, tmp_path_factory):
+    """Point every client in this process (and child processes) at the session's server."""
+    saved = {k: os.environ.get(k) for k in ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "REFINIRE_DATA_DIR")}
+    os.environ["TEMPORAL_ADDRESS"] = temporal_server["address"]
+    os.environ["TEMPORAL_NAMESPACE"] = "default"
+    os.environ["REFINIRE_DATA_DIR"] = str(tmp_path_factory.mktemp("refinire-data"))
+    yield temporal_server
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture
+async def client(temporal_env):
+    from client.connect import connect
+
+    return await connect()
