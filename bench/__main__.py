@@ -1,0 +1,52 @@
+"""``python -m bench [--quick] [--json PATH]``: our flows against a hand-written Temporal baseline,
+on one embedded server this process starts (and stops) itself."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import scenarios  # noqa: E402
+from bench.report import summary, table  # noqa: E402
+from bench.server import bench_server  # noqa: E402
+
+
+async def run(sizes: scenarios.Sizes) -> scenarios.Results:
+    from client.connect import connect
+
+    res = scenarios.Results()
+    async with bench_server() as (_, started):
+        res.server_start_s = started
+        client = await connect()
+        for name, step in (("latency", scenarios.latency), ("throughput", scenarios.throughput),
+                           ("local steps", scenarios.local_steps), ("fan-out", scenarios.fanout)):
+            print(f"… {name}", file=sys.stderr, flush=True)
+            await step(client, sizes, res)
+    return res
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a reduced run, under a minute")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
+    args = parser.parse_args(argv)
+    sizes = scenarios.Sizes.quick() if args.quick else scenarios.Sizes()
+    res = asyncio.run(run(sizes))
+    out: dict[str, Any] = summary(res, sizes, quick=args.quick, cpus=os.cpu_count())
+    print(table(out))
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

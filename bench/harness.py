@@ -1,0 +1,67 @@
+"""Running one run of ours or of the baseline, and the workers that execute them.
+
+Ours goes through the real path: ``worker.build_worker`` for the worker and
+``client.runner.start_run`` for the run, so the figures include everything a user's run pays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from typing import AsyncIterator
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from bench.baseline_activities import ACTIVITIES as BASELINE_ACTIVITIES
+from bench.baseline_io import BASELINE_QUEUE, BASELINE_WORKFLOW, BaselineRun, StepOut
+from bench.baseline_workflow import BaselineWorkflow
+from client.runner import start_run
+from refinire import Flow
+from worker import _RUNNER, build_worker
+
+
+def baseline_worker(client: Client) -> Worker:
+    """Same runner (sandbox and passthrough list), converter, cache and sticky settings as ours."""
+    return Worker(client, task_queue=BASELINE_QUEUE, workflows=[BaselineWorkflow],
+                  activities=BASELINE_ACTIVITIES, workflow_runner=_RUNNER, max_cached_workflows=1000,
+                  sticky_queue_schedule_to_start_timeout=_seconds(3), graceful_shutdown_timeout=_seconds(0))
+
+
+def _seconds(n: float):
+    from datetime import timedelta
+
+    return timedelta(seconds=n)
+
+
+@contextlib.asynccontextmanager
+async def running(*workers: Worker) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        yield
+    finally:
+        for w in workers:
+            await w.shutdown()
+        for t in tasks:
+            with contextlib.suppress(BaseException):
+                await t
+
+
+async def ours(client: Client, flow: Flow, data: object = 0) -> tuple[float, str]:
+    """Seconds from start request to result, and the run id."""
+    t0 = time.perf_counter()
+    handle = await start_run(client, flow.durable_name, flow, data, None, None)
+    await handle.result()
+    return time.perf_counter() - t0, handle.id
+
+
+async def baseline(client: Client, steps: int, *, local: bool = False) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    handle = await client.start_workflow(
+        BASELINE_WORKFLOW, BaselineRun(steps=steps, local=local), id=f"bench-baseline-{uuid.uuid4().hex[:12]}",
+        task_queue=BASELINE_QUEUE, result_type=StepOut)
+    out = await handle.result()
+    assert out.value == steps, out
+    return time.perf_counter() - t0, handle.id

@@ -1,0 +1,127 @@
+"""The measurements. Ours and the baseline alternate run by run, so drift (other load on the
+machine, the server's SQLite growing) hits both equally."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio.client import Client
+
+from bench import flows
+from bench.harness import baseline, baseline_worker, ours, running
+from worker import build_worker
+
+
+@dataclass
+class Sizes:
+    """How much each scenario does; ``quick`` keeps the whole bench under a minute."""
+
+    latency_rounds: int = 25
+    warmup: int = 3
+    throughput_runs: int = 200
+    throughput_rounds: int = 2
+    local_rounds: int = 15
+    fanout_rounds: int = 3
+
+    @classmethod
+    def quick(cls) -> "Sizes":
+        return cls(latency_rounds=5, warmup=1, throughput_runs=30, throughput_rounds=1,
+                   local_rounds=4, fanout_rounds=1)
+
+
+@dataclass
+class Results:
+    server_start_s: float = 0.0
+    latency: dict[int, dict[str, list[float]]] = field(default_factory=dict)
+    throughput: dict[str, list[float]] = field(default_factory=dict)
+    local: dict[str, list[float]] = field(default_factory=dict)
+    fanout: list[float] = field(default_factory=list)
+    fanout_flow_run: list[float] = field(default_factory=list)
+    history: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+async def latency(client: Client, sizes: Sizes, res: Results) -> None:
+    for n in flows.STEP_COUNTS:
+        flow = flows.chain(n)
+        times: dict[str, list[float]] = {"ours": [], "baseline": []}
+        async with running(build_worker(client, flow), baseline_worker(client)):
+            for _ in range(sizes.warmup):
+                await ours(client, flow)
+                await baseline(client, n)
+            for _ in range(sizes.latency_rounds):
+                times["ours"].append((await ours(client, flow))[0])
+                times["baseline"].append((await baseline(client, n))[0])
+            if n == 3:
+                _, ours_id = await ours(client, flow)
+                _, base_id = await baseline(client, n)
+                res.history["ours_3"] = await history_stats(client, ours_id)
+                res.history["baseline_3"] = await history_stats(client, base_id)
+        res.latency[n] = times
+
+
+async def throughput(client: Client, sizes: Sizes, res: Results) -> None:
+    """Runs per second for ``throughput_runs`` concurrent 3-step runs on one worker."""
+    flow = flows.chain(3)
+    res.throughput = {"ours": [], "baseline": []}
+    async with running(build_worker(client, flow), baseline_worker(client)):
+        for _ in range(sizes.throughput_rounds):
+            for who in ("ours", "baseline"):
+                t0 = time.perf_counter()
+                if who == "ours":
+                    await asyncio.gather(*(ours(client, flow) for _ in range(sizes.throughput_runs)))
+                else:
+                    await asyncio.gather(*(baseline(client, 3) for _ in range(sizes.throughput_runs)))
+                res.throughput[who].append(sizes.throughput_runs / (time.perf_counter() - t0))
+
+
+async def local_steps(client: Client, sizes: Sizes, res: Results) -> None:
+    """Per-step time, regular vs local activities: (latency of 10 steps - latency of 1) / 9."""
+    chains = {(n, local): flows.chain(n, local=local) for n in (1, 10) for local in (False, True)}
+    times: dict[tuple[int, bool], list[float]] = {k: [] for k in chains}
+    async with running(*(build_worker(client, f) for f in chains.values())):
+        for flow in chains.values():
+            for _ in range(sizes.warmup):
+                await ours(client, flow)
+        for _ in range(sizes.local_rounds):
+            for key, flow in chains.items():
+                times[key].append((await ours(client, flow))[0])
+    for local, label in ((False, "regular"), (True, "local")):
+        res.local[label] = [(a - b) / 9 for a, b in zip(times[(10, local)], times[(1, local)])]
+        res.local[label + "_10_steps"] = times[(10, local)]
+
+
+async def fanout(client: Client, sizes: Sizes, res: Results) -> None:
+    """The guide's §2.2: wall time of a run on a running worker, and of ``flow.run`` as the guide
+    times it (which also starts and stops the in-process worker)."""
+    flow = flows.fanout()
+    text = "Python is a programming language suitable for machine learning and AI development"
+    async with running(build_worker(client, flow)):
+        await ours(client, flow, text)
+        for _ in range(sizes.fanout_rounds):
+            res.fanout.append((await ours(client, flow, text))[0])
+    for _ in range(sizes.fanout_rounds):
+        t0 = time.perf_counter()
+        out = await flow.run(text)
+        res.fanout_flow_run.append(time.perf_counter() - t0)
+        assert sorted(out.result["branches"]) == ["category", "keywords", "sentiment"], out.result
+
+
+async def history_stats(client: Client, run_id: str) -> dict[str, Any]:
+    """What one run costs the server: events, workflow tasks (round trips) and history bytes."""
+    hist = await client.get_workflow_handle(run_id).fetch_history()
+    kinds = Counter(e.WhichOneof("attributes").removesuffix("_event_attributes") for e in hist.events)
+    return {
+        "events": len(hist.events),
+        "workflow_tasks": kinds.get("workflow_task_completed", 0),
+        "history_bytes": sum(e.ByteSize() for e in hist.events),
+        "by_type": dict(sorted(kinds.items())),
+    }
