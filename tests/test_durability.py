@@ -1,0 +1,143 @@
+"""Crashes and replays: killed workers and scripts, Temporal's Replayer over recorded histories."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+import procs
+from client.runner import start_run
+from flows import durable
+from workflows.flow_workflow import FlowWorkflow
+from worker import _RUNNER, build_worker
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+@pytest.fixture
+def ledger(tmp_path, monkeypatch):
+    path = tmp_path / "ledger.txt"
+    monkeypatch.setenv("REFINIRE_TEST_LEDGER", str(path))
+    return path
+
+
+async def test_worker_killed_mid_step_and_a_new_worker_finishes_without_redoing_steps(
+        client, ledger, tmp_path):
+    worker = procs.start_worker(["flows.durable"], tmp_path / "w1.log")
+    try:
+        handle = await start_run(client, durable.crash_flow.durable_name, durable.crash_flow, "in",
+                                 None, f"crash-{time.time_ns()}")
+        procs.wait_for(lambda: "slow:start" in procs.lines(ledger), "the slow step to start")
+        procs.kill(worker)
+        worker = procs.start_worker(["flows.durable"], tmp_path / "w2.log")
+        Path(str(ledger) + ".release").touch()
+        result = await handle.result()
+    finally:
+        procs.stop(worker)
+    assert result.output == "in+first+slow+last"
+    runs = procs.lines(ledger)
+    assert runs.count("first") == 1  # finished before the crash: never again
+    assert runs.count("slow:start") == 2  # interrupted: run again (steps are at-least-once)
+    assert runs.count("last") == 1
+
+
+async def test_a_client_starts_a_flow_by_name_and_a_worker_elsewhere_runs_it(client, tmp_path):
+    worker = procs.start_worker(["flows.durable"], tmp_path / "w.log")
+    try:
+        handle = await start_run(client, "tests.durable:by_name_flow", None, "abcdef", None, None)
+        result = await handle.result()
+    finally:
+        procs.stop(worker)
+    assert result.output == "long <abcdef>"
+    assert result.path == ["prep", "check", "long"]
+
+
+SCRIPT = """
+import asyncio, sys
+from flows.durable import crash_flow
+async def main():
+    result = await crash_flow.run("script", run_id=sys.argv[1])
+    print("RESULT", result, flush=True)
+asyncio.run(main())
+"""
+
+
+def test_a_killed_script_started_again_resumes_the_same_run(ledger, tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT)
+    run_id = f"script-{time.time_ns()}"
+    first = procs.start([str(script), run_id], tmp_path / "s1.log")
+    procs.wait_for(lambda: "slow:start" in procs.lines(ledger), "the slow step to start")
+    procs.kill(first)
+    Path(str(ledger) + ".release").touch()
+    second = procs.start([str(script), run_id], tmp_path / "s2.log")
+    assert second.wait(60) == 0, (tmp_path / "s2.log").read_text()
+    assert "RESULT script+first+slow+last" in (tmp_path / "s2.log").read_text()
+    runs = procs.lines(ledger)
+    assert runs.count("first") == 1 and runs.count("last") == 1
+
+
+async def test_flows_run_with_workflow_caching_off(client):
+    """Every workflow task replays the whole history: any non-determinism would fail the run."""
+    flow = durable.by_name_flow
+    async with build_worker(client, flow, max_cached_workflows=0):
+        handle = await start_run(client, flow.durable_name, flow, "xyzxyz", None, None)
+        result = await handle.result()
+    assert result.output == "long <xyzxyz>"
+
+
+async def test_recorded_histories_replay_with_the_current_code():
+    """Histories recorded by earlier versions (tests/histories) must replay: the deploy gate."""
+    durable.by_name_flow.register()
+    files = sorted(HISTORIES.glob("*.json"))
+    assert files, "no recorded histories"
+    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER,
+                        data_converter=pydantic_data_converter)
+    for path in files:
+        history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+        await replayer.replay_workflow(history)
+
+
+async def test_a_fresh_history_replays_and_a_changed_condition_is_caught(client):
+    flow = durable.by_name_flow
+    async with build_worker(client, flow):
+        handle = await start_run(client, flow.durable_name, flow, "abc", None, None)
+        await handle.result()
+    history = await client.get_workflow_handle(handle.id).fetch_history()
+    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER,
+                        data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)
+    original = flow._steps["check"].condition
+    flow._steps["check"].condition = lambda ctx: not original(ctx)
+    try:
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    finally:
+        flow._steps["check"].condition = original
+    assert result.replay_failure is not None
+
+
+if __name__ == "__main__":  # record a history for tests/histories: python tests/test_durability.py
+    import asyncio
+
+    async def record() -> None:
+        from client.connect import connect
+
+        client = await connect()
+        flow = durable.by_name_flow
+        async with build_worker(client, flow):
+            handle = await start_run(client, flow.durable_name, flow, "recorded", None,
+                                     "by_name_flow-recorded")
+            await handle.result()
+        history = await client.get_workflow_handle(handle.id).fetch_history()
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / "by_name_flow.json").write_text(history.to_json())
+        print("recorded", HISTORIES / "by_name_flow.json", file=sys.stderr)
+
+    asyncio.run(record())
