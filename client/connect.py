@@ -17,7 +17,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from refinire.errors import FlowExecutionError
 
-from . import embedded
+from . import embedded, exit_guard
 
 _CLIENTS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Client]" = weakref.WeakKeyDictionary()
 _SA_READY: dict[int, bool] = {}
@@ -57,6 +57,7 @@ async def connect(*, fresh: bool = False) -> Client:
         ) from None
     if not fresh:
         _CLIENTS[loop] = client
+    exit_guard.install()
     return client
 
 

@@ -172,9 +172,9 @@ def compile_flow(name: str | None, start: str, steps: dict[str, Step], *, max_st
                     has_error_handler=has_error_handler, defaults=defaults).with_hash()
 
 
-def auto_name(spec: FlowSpec, steps: dict[str, Step]) -> str:
+def auto_name(spec: FlowSpec, steps: dict[str, Step], module: str | None = None) -> str:
     """A name for an unnamed flow that is the same in every process running the same code."""
-    ident = [spec.content_hash]
+    ident = [spec.content_hash, module or ""]
     for key, step in steps.items():
         ident.append(f"{key}={step._identity()}")
         for b in getattr(step, "steps", []) if isinstance(step, ParallelStep) else []:

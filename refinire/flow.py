@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from typing import Any, Callable
@@ -41,6 +42,8 @@ class Flow:
         local: bool = False,
     ) -> None:
         self.name = name
+        self._module: str | None = sys._getframe(1).f_globals.get("__name__")
+        self._variable: str | None = None
         self._error_handler: ErrorHandler | None = None
         self.max_steps = max_steps
         self.steps = steps if steps is not None else start
@@ -59,8 +62,27 @@ class Flow:
         spec = compile_flow(self.name, self.start, self._steps, max_steps=self.max_steps,
                             has_error_handler=self._error_handler is not None,
                             defaults=self._defaults)
-        self.durable_name = self.name or auto_name(spec, self._steps)
+        self._hash_name = auto_name(spec, self._steps, self._module)
         return spec.model_copy(update={"name": self.durable_name})
+
+    @property
+    def durable_name(self) -> str:
+        """The name runs, task queues and the UI use: ``name=``, else ``<variable>-<hash>``.
+
+        The variable is the module-level name the flow is bound to, found once it exists; the hash
+        covers the module, the graph and the step functions, so it is the same in every process
+        running the same code and differs between unrelated flows that share a variable name.
+        """
+        if self.name:
+            return self.name
+        if self._variable is None:
+            module = sys.modules.get(self._module or "")
+            for var, value in vars(module).items() if module else ():
+                if value is self:
+                    self._variable = var
+                    break
+        prefix = self._variable or "flow"
+        return f"{prefix}-{self._hash_name.removeprefix('flow-')}"
 
     @property
     def spec(self) -> FlowSpec:
@@ -145,6 +167,23 @@ class Flow:
         from client.runner import start_flow
 
         return await start_flow(self, input_data, ctx, run_id=run_id)
+
+    async def run_loop(self, input_data: Any = None, ctx: Context | None = None, *,
+                       run_id: str | None = None) -> Any:
+        """Run interactively: each question the run waits on is answered with ``feed(text)``."""
+        from client.handle import run_loop
+
+        return await run_loop(self, input_data, ctx, run_id=run_id)
+
+    def feed(self, text: str) -> None:
+        from client.handle import feed
+
+        feed(self, text)
+
+    def next_prompt(self) -> str | None:
+        from client.handle import next_prompt
+
+        return next_prompt(self)
 
     def show(self, format: str = "mermaid", include_history: bool = False, *,
              run_id: str | None = None) -> str:

@@ -1,0 +1,22 @@
+"""The README's demo, as a user runs it: a separate process that must exit 0 every time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import procs
+
+
+def test_demo_prints_results_and_ui_links():
+    env = procs.env(TEMPORAL_UI_URL="http://ui.example:8233")
+    env.pop("OPENAI_API_KEY", None)
+    env.pop("OPENAI_BASE_URL", None)
+    out = subprocess.run([sys.executable, "-m", "examples.demo"], cwd=procs.ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "25-year-old result: You can access adult services" in out.stdout
+    assert "15-year-old result: Please use services for minors" in out.stdout
+    assert "Result: {'combined_result': 'Multiple analyses completed'" in out.stdout
+    assert "http://ui.example:8233/namespaces/default/workflows/condition_flow-" in out.stdout
+    assert "set OPENAI_API_KEY" in out.stdout
