@@ -27,8 +27,13 @@ from workflows.io import task_queue_for
 __all__ = ["build_worker", "flows_in_modules", "main", "serve"]
 
 # refinire holds the registry the workflow reads callables from: it must be the process's own copy.
+# The workflow's helper modules are passed through too: the sandbox otherwise re-imports them for
+# every run (``from . import agents`` escapes imports_passed_through), rebuilding their pydantic
+# models each time, which cost about 10% of a short run's latency (see docs/benchmarks.md).
 _RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("refinire", "pydantic", "pydantic_core")
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "refinire", "pydantic", "pydantic_core",
+        "workflows.agents", "workflows.search", "workflows.io", "workflows.runtime")
 )
 
 

@@ -21,7 +21,7 @@ from worker import build_worker
 class Sizes:
     """How much each scenario does; ``quick`` keeps the whole bench under a minute."""
 
-    latency_rounds: int = 25
+    latency_rounds: int = 40
     warmup: int = 3
     throughput_runs: int = 200
     throughput_rounds: int = 2
