@@ -137,9 +137,11 @@ async def run_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
 
 
 async def start_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
-                     run_id: str | None = None) -> WorkflowHandle:
+                     run_id: str | None = None) -> "RunHandle":
     """Start a run to be executed by a worker elsewhere (``python worker.py ...``)."""
+    from .handle import RunHandle
+
     client = await connect()
     handle = await start_or_attach(client, flow.durable_name, flow, data, ctx, run_id)
     flow.last_run_id = handle.id
-    return handle
+    return RunHandle(handle, flow, client, ctx)

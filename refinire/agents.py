@@ -10,8 +10,9 @@ from pydantic import BaseModel
 
 from .context import Context
 from .errors import FlowDefinitionError
-from .spec import AgentSpec, ClarifySpec, RouterSpec, StepOptions, StepSpec
-from .steps import Step
+from .spec import AgentSpec, ClarifySpec, RouterSpec, StepSpec
+from .spec import RetrySpec
+from .steps import Step, _options
 
 __all__ = ["ClarifyAgent", "RefinireAgent", "RouterAgent"]
 
@@ -35,6 +36,9 @@ class RefinireAgent(Step):
         max_tokens: int | None = None,
         timeout: float | None = None,
         next_step: str | None = None,
+        retry: RetrySpec | int | None = None,
+        heartbeat: float | None = None,
+        step_timeout: float | None = None,
         **_: Any,
     ) -> None:
         super().__init__(name, next_step)
@@ -46,7 +50,7 @@ class RefinireAgent(Step):
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.timeout = timeout
-        self.options = StepOptions()
+        self.options = _options(retry, step_timeout, None, heartbeat)
 
     def _spec(self, key: str, next_key: str | None) -> StepSpec:
         return AgentSpec(
@@ -88,6 +92,7 @@ class RouterAgent(Step):
         self.classification_rules: dict[str, Callable[..., Any]] = dict(cfg.get("classification_rules") or {})
         self.temperature = cfg.get("temperature")
         self.timeout = cfg.get("timeout")
+        self.options = _options(cfg.get("retry"), cfg.get("step_timeout"), None, cfg.get("heartbeat"))
         if self.classifier_type == "rule" and not self.classification_rules:
             raise FlowDefinitionError(
                 f"RouterAgent {name!r}: a 'rule' classifier needs 'classification_rules' "
@@ -99,7 +104,8 @@ class RouterAgent(Step):
 
     def _spec(self, key: str, next_key: str | None) -> StepSpec:
         return RouterSpec(
-            key=key, name=self.name, routes=self.routes, classifier_type=self.classifier_type,
+            key=key, name=self.name, options=self.options, routes=self.routes,
+            classifier_type=self.classifier_type,
             generation_instructions=self.generation_instructions, model=self.model,
             default_route=self.default_route, temperature=self.temperature, timeout_s=self.timeout,
         )
@@ -129,9 +135,13 @@ class ClarifyAgent(Step):
         temperature: float | None = None,
         timeout: float | None = None,
         next_step: str | None = None,
+        retry: RetrySpec | int | None = None,
+        heartbeat: float | None = None,
+        step_timeout: float | None = None,
         **_: Any,
     ) -> None:
         super().__init__(name, next_step)
+        self.options = _options(retry, step_timeout, None, heartbeat)
         self.generation_instructions = generation_instructions
         self.clarification_instructions = clarification_instructions
         self.threshold = float(threshold)
@@ -143,7 +153,7 @@ class ClarifyAgent(Step):
 
     def _spec(self, key: str, next_key: str | None) -> StepSpec:
         return ClarifySpec(
-            key=key, name=self.name, next=next_key,
+            key=key, name=self.name, next=next_key, options=self.options,
             generation_instructions=self.generation_instructions,
             clarification_instructions=self.clarification_instructions, threshold=self.threshold,
             model=self.model, wait_for_answer=self.wait_for_answer,

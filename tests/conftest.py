@@ -19,6 +19,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from client import embedded  # noqa: E402
 
+pytest_plugins = ["openai_server"]
+
 
 @pytest.fixture(scope="session")
 def temporal_server(tmp_path_factory: pytest.TempPathFactory):
