@@ -48,7 +48,10 @@ def _extra_activities() -> list:
 def build_worker(client: Client, flow: Flow, *, max_cached_workflows: int = 1000,
                  sticky_timeout_s: float = 3.0, **kwargs) -> Worker:
     """A Worker for one flow: the interpreter workflow plus every step activity."""
+    from client.telemetry import worker_interceptors
+
     name = flow.register()
+    interceptors = [*worker_interceptors(), *kwargs.pop("interceptors", ())]
     return Worker(
         client,
         task_queue=task_queue_for(name),
@@ -58,6 +61,7 @@ def build_worker(client: Client, flow: Flow, *, max_cached_workflows: int = 1000
         max_cached_workflows=max_cached_workflows,
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout_s),
         graceful_shutdown_timeout=timedelta(seconds=kwargs.pop("graceful_shutdown_s", 0)),
+        interceptors=interceptors,
         **kwargs,
     )
 
@@ -93,12 +97,46 @@ async def serve(modules: Sequence[str], client: Client | None = None) -> None:
     await asyncio.gather(*(w.run() for w in workers))
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("modules", nargs="*", metavar="MODULE",
+                        help="modules whose module-level flows to serve (default: $REFINIRE_FLOW_MODULES)")
+    parser.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="serve Prometheus metrics on this port (/metrics)")
+    parser.add_argument("--console-tracing", action="store_true",
+                        help="print one line per step start and finish")
+    parser.add_argument("--otel", action="store_true",
+                        help="OpenTelemetry spans through temporalio's TracingInterceptor (needs [otel])")
+
+
+def modules_from(args: argparse.Namespace) -> list[str]:
+    modules = list(args.modules) or os.environ.get("REFINIRE_FLOW_MODULES", "").replace(",", " ").split()
+    if not modules:
+        raise SystemExit("No modules to serve: name them (worker MODULE ...) or set REFINIRE_FLOW_MODULES.")
+    return modules
+
+
+def prepare(args: argparse.Namespace) -> list[str]:
+    """Telemetry settings must be in place before the first client connects."""
+    from refinire import observability
+
+    if args.metrics_port:
+        from client.telemetry import install_metrics
+
+        print(f"metrics on http://{install_metrics(args.metrics_port)}/metrics", flush=True)
+    if args.console_tracing:
+        observability.enable_console_tracing()
+    if args.otel:
+        observability.enable_opentelemetry()
+    return modules_from(args)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="worker.py", description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="+", help="modules whose module-level flows to serve")
+    add_arguments(parser)
     args = parser.parse_args(argv)
+    modules = prepare(args)
     try:
-        asyncio.run(serve(args.modules))
+        asyncio.run(serve(modules))
     except KeyboardInterrupt:
         pass
 

@@ -37,7 +37,9 @@ def _summary(flow_name: str, data: Any) -> str:
 
 
 async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data: Any,
-                    ctx: Context | None, run_id: str | None) -> WorkflowHandle:
+                    ctx: Context | None, run_id: str | None, *, start_at: str | None = None,
+                    rerun_of: str | None = None, summary: str | None = None,
+                    memo: dict[str, Any] | None = None) -> WorkflowHandle:
     """Start the run, or return a handle to the existing run with that id (attach, never restart)."""
     run_id = run_id or new_run_id(flow_name)
     sa_ready = await search_attributes_ready(client)
@@ -54,13 +56,14 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
             details = "```mermaid\n" + show(spec_flow, format="mermaid") + "\n```"
         except Exception:
             details = None
-    arg = FlowRun(flow_name=flow_name, spec=spec, input=data, context=ctx, search_attributes=sa_ready)
+    arg = FlowRun(flow_name=flow_name, spec=spec, input=data, context=ctx, search_attributes=sa_ready,
+                  start_at=start_at, rerun_of=rerun_of)
     return await client.start_workflow(
         WORKFLOW_NAME, arg, id=run_id, task_queue=task_queue_for(flow_name),
         result_type=FlowResult,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        static_summary=_summary(flow_name, data), static_details=details,
+        static_summary=summary or _summary(flow_name, data), static_details=details, memo=memo,
         search_attributes=TypedSearchAttributes([SearchAttributePair(FLOW_NAME, flow_name),
                                                  SearchAttributePair(FLOW_STATUS, "Running")])
         if sa_ready else None,

@@ -8,6 +8,7 @@ from .agents import ClarifyAgent, RefinireAgent, RouterAgent
 from .context import Context, Message
 from .errors import FlowDefinitionError, FlowExecutionError, NonRetryableError
 from .flow import Flow
+from .observability import TraceRegistry, enable_console_tracing, get_global_registry
 from .spec import FlowSpec, RetrySpec
 from .steps import ConditionStep, DebugStep, FunctionStep, ParallelStep, Step, UserInputStep
 
@@ -29,4 +30,7 @@ __all__ = [
     "RouterAgent",
     "Step",
     "UserInputStep",
+    "TraceRegistry",
+    "enable_console_tracing",
+    "get_global_registry",
 ]

@@ -1,0 +1,215 @@
+"""A run's event history read as steps: which steps ran, with which context, and which way each
+branch went. Rerun and replay both read a run this way; nothing here needs the flow's code."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import PayloadConverter
+
+from refinire.context import Context
+from refinire.errors import FlowExecutionError
+from refinire.spec import FlowSpec
+from workflows.io import DescribeFlowOutput, FlowRun, StepOutput
+
+DECISION_PREFIX = "decision:"
+
+
+@dataclass
+class StepEvent:
+    """One thing a step did, in history order."""
+
+    event_id: int
+    kind: str
+    """``activity`` (scheduled: ``context`` is the step's input), ``completed`` (``context`` is
+    the step's output) or ``decision`` (a branch taken: ``value``)."""
+    step_key: str
+    branch: str | None = None
+    context: Context | None = None
+    value: dict[str, Any] | None = None
+    activity_type: str | None = None
+
+
+@dataclass
+class RecordedRun:
+    run_id: str
+    run: FlowRun
+    spec: FlowSpec | None
+    steps: list[StepEvent] = field(default_factory=list)
+    failure: dict[str, Any] | None = None
+    failure_message: str | None = None
+    closed: bool = False
+
+    @property
+    def failed_step(self) -> str | None:
+        if not self.failure:
+            return None
+        return self.failure.get("step_key") or self.failure.get("step")
+
+    def step_key(self, name_or_key: str) -> str | None:
+        """Users name steps by key or by their display name; both are accepted."""
+        if self.spec is None or name_or_key in self.spec.steps:
+            return name_or_key
+        return next((k for k, s in self.spec.steps.items() if s.name == name_or_key), None)
+
+    def reached(self) -> list[str]:
+        seen: list[str] = []
+        for e in self.steps:
+            if e.kind != "completed" and e.step_key not in seen:
+                seen.append(e.step_key)
+        return seen
+
+
+def split_activity_id(activity_id: str) -> tuple[str, str | None]:
+    """``key#visit`` or ``block/branch#visit`` -> (key, branch)."""
+    head = activity_id.rsplit("#", 1)[0]
+    key, _, branch = head.partition("/")
+    return key, branch or None
+
+
+def _decode(conv: PayloadConverter, payloads: Any, type_hint: Any = None) -> Any:
+    items = list(payloads.payloads) if hasattr(payloads, "payloads") else list(payloads)
+    if not items:
+        return None
+    return conv.from_payload(items[0], type_hint)
+
+
+def _context_of(value: Any) -> Context | None:
+    if isinstance(value, dict) and isinstance(value.get("context"), dict):
+        try:
+            return Context.model_validate(value["context"])
+        except Exception:
+            return None
+    return None
+
+
+def parse(history: WorkflowHistory, conv: PayloadConverter) -> RecordedRun:
+    rec: RecordedRun | None = None
+    scheduled: dict[int, StepEvent] = {}
+    for event in history.events:
+        et = event.event_type
+        if et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            run = _decode(conv, event.workflow_execution_started_event_attributes.input, FlowRun)
+            rec = RecordedRun(history.workflow_id, run, run.spec)
+        elif rec is None:
+            continue
+        elif et == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attrs = event.activity_task_scheduled_event_attributes
+            key, branch = split_activity_id(attrs.activity_id)
+            inp = _decode(conv, attrs.input)
+            step = StepEvent(event.event_id, "activity", key, branch, _context_of(inp),
+                             activity_type=attrs.activity_type.name)
+            scheduled[event.event_id] = step
+            rec.steps.append(step)
+        elif et == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            attrs = event.activity_task_completed_event_attributes
+            origin = scheduled.get(attrs.scheduled_event_id)
+            if origin is not None:
+                out = _decode(conv, attrs.result)
+                rec.steps.append(StepEvent(event.event_id, "completed", origin.step_key, origin.branch,
+                                           _context_of(out), activity_type=origin.activity_type))
+        elif et == EventType.EVENT_TYPE_MARKER_RECORDED:
+            _local_activity(rec, event, conv)
+        elif et == EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
+            fields = event.workflow_properties_modified_event_attributes.upserted_memo.fields
+            for name, payload in fields.items():
+                if name.startswith(DECISION_PREFIX):
+                    rec.steps.append(StepEvent(event.event_id, "decision", name[len(DECISION_PREFIX):],
+                                               value=conv.from_payload(payload)))
+        elif et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+            failure = event.workflow_execution_failed_event_attributes.failure
+            rec.failure_message = failure.message
+            details = failure.application_failure_info.details
+            decoded = _decode(conv, details) if details.payloads else None
+            rec.failure = decoded if isinstance(decoded, dict) else {}
+            rec.closed = True
+        elif et in _CLOSED:
+            rec.closed = True
+    if rec is None:
+        raise FlowExecutionError(f"Run {history.workflow_id!r} has no start event; is it a Refinire run?")
+    return rec
+
+
+_CLOSED = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+}
+
+
+def _local_activity(rec: RecordedRun, event: Any, conv: PayloadConverter) -> None:
+    """Local activities leave one marker at completion; their input is not recorded."""
+    attrs = event.marker_recorded_event_attributes
+    data = attrs.details.get("data")
+    if data is None or not data.payloads:
+        return
+    try:
+        meta = json.loads(data.payloads[0].data)
+    except ValueError:
+        return
+    activity_id, activity_type = meta.get("activity_id"), meta.get("activity_type")
+    if not activity_id or not activity_type:
+        return
+    result = attrs.details.get("result")
+    out = _decode(conv, result) if result is not None and result.payloads else None
+    if activity_type == "refinire.describe_flow" and rec.spec is None and isinstance(out, dict):
+        rec.spec = DescribeFlowOutput.model_validate(out).spec
+        return
+    key, branch = split_activity_id(activity_id)
+    rec.steps.append(StepEvent(event.event_id, "local", key, branch, activity_type=activity_type))
+    if attrs.HasField("failure"):
+        return
+    rec.steps.append(StepEvent(event.event_id, "completed", key, branch, _context_of(out),
+                               activity_type=activity_type))
+
+
+async def load(client: Client, run_id: str) -> RecordedRun:
+    try:
+        history = await client.get_workflow_handle(run_id).fetch_history()
+    except Exception as exc:
+        raise FlowExecutionError(f"Cannot read run {run_id!r}: {exc}. List runs with "
+                                 "`refinire-flow runs`.") from None
+    return parse(history, client.data_converter.payload_converter)
+
+
+def _after_step(ctx: Context, spec: FlowSpec | None, key: str) -> Context:
+    """The workflow's own bookkeeping once a step is done (what the next step's input shows)."""
+    ctx = ctx.model_copy(deep=True)
+    name = spec.steps[key].name if spec is not None and key in spec.steps else key
+    ctx.step_count += 1
+    ctx.span_history.append({"step_name": name, "key": key, "status": "completed"})
+    return ctx
+
+
+def context_before(rec: RecordedRun, step_key: str) -> Context:
+    """The run's context just before its last visit to ``step_key``.
+
+    A remote activity records its input, which is exact. A condition or a local activity records
+    none, so the context is the previous step's output plus the workflow's own bookkeeping.
+    """
+    ctx = rec.run.context.model_copy(deep=True)
+    if ctx.result is None:
+        ctx.result = rec.run.input
+    before: Context | None = None
+    for e in rec.steps:
+        if e.step_key == step_key and e.kind == "activity" and e.context is not None:
+            before = e.context
+        elif e.step_key == step_key and e.kind in ("decision", "local"):
+            before = ctx
+        if e.kind == "completed" and e.context is not None and e.branch is None:
+            ctx = _after_step(e.context, rec.spec, e.step_key)
+        elif e.kind == "decision":
+            ctx = _after_step(ctx, rec.spec, e.step_key)
+    if before is not None:
+        return before.model_copy(deep=True)
+    if rec.failed_step == step_key:
+        return ctx
+    raise FlowExecutionError(
+        f"Run {rec.run_id!r} never reached step {step_key!r}, so there is no context to start it "
+        f"from. Steps the run reached: {rec.reached()!r}")

@@ -1,0 +1,80 @@
+"""Rerun a run from a named step, as a new run that starts there.
+
+Temporal's reset can only go back to a workflow-task boundary and re-executes everything after it;
+this starts a new run at the step with the context the old run had just before it, so the steps
+before it (and the model calls they paid for) are not executed again. The old run keeps its history;
+the new one names it in its input (``FlowRun.rerun_of``), its memo and its summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowHandle
+
+from refinire.context import Context
+from refinire.errors import FlowExecutionError
+from refinire.flow import Flow
+
+from . import recorded
+from .runner import new_run_id, start_run
+
+
+@dataclass
+class RerunPlan:
+    old_run_id: str
+    flow_name: str
+    step: str
+    record: recorded.RecordedRun
+
+
+def plan(record: recorded.RecordedRun, from_step: str | None, flow: Flow | None) -> RerunPlan:
+    """Which step to start at, checked against the old run and the code that will run it."""
+    old = record.run_id
+    if not record.closed:
+        raise FlowExecutionError(
+            f"Run {old!r} is still running. Wait for it, or stop it with `refinire-flow cancel {old}` "
+            "and rerun it then.")
+    wanted = from_step or record.failed_step
+    if wanted is None:
+        raise FlowExecutionError(
+            f"Run {old!r} did not fail at a step, so there is no default step to rerun from. Name one "
+            f"with --from. Steps the run reached: {record.reached()!r}")
+    step = record.step_key(wanted)
+    spec = flow.spec if flow is not None else record.spec
+    if step is None or (spec is not None and step not in spec.steps):
+        known = list(spec.steps) if spec is not None else record.reached()
+        raise FlowExecutionError(
+            f"Flow {record.run.flow_name!r} has no step {wanted!r} to rerun from. Known steps: {known!r}")
+    return RerunPlan(old, record.run.flow_name, step, record)
+
+
+async def start_rerun(client: Client, run_id: str, from_step: str | None = None, *,
+                      flow: Flow | None = None, new_id: str | None = None) -> tuple[WorkflowHandle, RerunPlan]:
+    """Start the new run (a worker for the flow must be running, or be hosted by the caller)."""
+    record = await recorded.load(client, run_id)
+    the_plan = plan(record, from_step, flow)
+    ctx = await _context(client, record, the_plan.step)
+    name = the_plan.flow_name
+    handle = await start_run(
+        client, name, flow, ctx.result, ctx, new_id or new_run_id(name),
+        start_at=the_plan.step, rerun_of=run_id,
+        summary=f"{name} · rerun of {run_id} from step {the_plan.step}",
+        memo={"rerun_of": run_id, "rerun_from": the_plan.step},
+    )
+    return handle, the_plan
+
+
+async def _context(client: Client, record: recorded.RecordedRun, step: str) -> Context:
+    """A rerun did not run the steps before its start: those contexts are in the run it reruns."""
+    try:
+        return recorded.context_before(record, step)
+    except FlowExecutionError:
+        if not record.run.rerun_of:
+            raise
+    try:
+        return await _context(client, await recorded.load(client, record.run.rerun_of), step)
+    except FlowExecutionError:
+        raise FlowExecutionError(
+            f"Run {record.run_id!r} (and the runs it reruns) never reached step {step!r}, so there is "
+            f"no context to start it from. Steps the run reached: {record.reached()!r}") from None

@@ -1,0 +1,123 @@
+"""Which runs exist, from Temporal's visibility: the one place `runs`, `replay --flow` and the
+trace registry ask, so they all agree on what a flow name and a status mean."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import AsyncIterator
+
+from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+
+from refinire.errors import FlowExecutionError
+from workflows.io import WORKFLOW_NAME
+from workflows.search import FLOW_NAME, FLOW_STEP
+
+STATUSES = {
+    "running": "Running",
+    "completed": "Completed",
+    "failed": "Failed",
+    "canceled": "Canceled",
+    "terminated": "Terminated",
+    "timed_out": "TimedOut",
+    "continued_as_new": "ContinuedAsNew",
+}
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    flow: str
+    status: str
+    step: str | None
+    start: datetime
+    close: datetime | None
+
+    @property
+    def duration_s(self) -> float:
+        end = self.close or datetime.now(timezone.utc)
+        return max(0.0, (end - self.start).total_seconds())
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def build_query(flow: str | None = None, status: str | None = None) -> str:
+    parts = [f"WorkflowType = {_quote(WORKFLOW_NAME)}"]
+    if flow:
+        parts.append(f"{FLOW_NAME.name} = {_quote(flow)}")
+    if status:
+        key = status.lower()
+        if key not in STATUSES:
+            raise FlowExecutionError(f"Unknown status {status!r}. Known statuses: {list(STATUSES)!r}")
+        parts.append(f"ExecutionStatus = {_quote(STATUSES[key])}")
+    return " AND ".join(parts)
+
+
+def status_name(status: WorkflowExecutionStatus | None) -> str:
+    if status is None:
+        return "unknown"
+    return status.name.lower()
+
+
+def to_row(execution: WorkflowExecution) -> RunRow:
+    attrs = execution.typed_search_attributes
+    flow = attrs.get(FLOW_NAME) or _flow_from_id(execution.id)
+    status = status_name(execution.status)
+    step = attrs.get(FLOW_STEP) if status in ("running", "failed", "timed_out") else None
+    return RunRow(execution.id, flow, status, step, execution.start_time, execution.close_time)
+
+
+def _flow_from_id(run_id: str) -> str:
+    """Runs started without our search attributes still name their flow in the default id."""
+    head, sep, tail = run_id.rpartition("-")
+    return head if sep and len(tail) == 12 else "?"
+
+
+async def iter_runs(client: Client, flow: str | None = None, status: str | None = None,
+                    limit: int | None = None) -> AsyncIterator[WorkflowExecution]:
+    query = build_query(flow, status)
+    try:
+        async for execution in client.list_workflows(query, limit=limit):
+            yield execution
+    except FlowExecutionError:
+        raise
+    except Exception as exc:
+        hint = ""
+        if flow and FLOW_NAME.name in str(exc):
+            hint = (" The server does not know the FlowName search attribute: register it with the "
+                    "command `refinire-flow search-attributes` prints.")
+        raise FlowExecutionError(f"Listing runs with {query!r} failed: {exc}.{hint}") from None
+
+
+async def list_runs(client: Client, flow: str | None = None, status: str | None = None,
+                    limit: int | None = 20) -> list[RunRow]:
+    return [to_row(e) async for e in iter_runs(client, flow, status, limit)]
+
+
+def _when(value: datetime) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def format_table(rows: list[RunRow]) -> str:
+    header = ("RUN ID", "FLOW", "STATUS", "STEP", "STARTED", "DURATION")
+    body = [(r.run_id, r.flow, r.status, r.step or "-", _when(r.start), _duration(r.duration_s))
+            for r in rows]
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *body)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip()
+             for line in (header, *body)]
+    return "\n".join(lines)
+
+
+__all__ = ["RunRow", "STATUSES", "build_query", "format_table", "iter_runs", "list_runs", "to_row"]

@@ -1,0 +1,89 @@
+"""What a worker reports while it runs steps: console lines, OpenTelemetry spans, Prometheus metrics.
+
+Console lines come from an activity interceptor, so a step prints when it really executes and
+never again when a workflow replays its history (activities do not run on replay).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from temporalio import activity
+from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
+
+from refinire import _registry, observability
+from refinire.errors import FlowExecutionError
+
+from .recorded import split_activity_id
+
+_QUIET = {"refinire.describe_flow"}
+
+
+def _step_label(info: activity.Info, arg: Any) -> tuple[str, str, str]:
+    """(flow, step, kind) for an activity: flow from the task queue, step from the activity id."""
+    flow = getattr(arg, "flow_name", None) or info.task_queue.removeprefix("refinire.")
+    key, branch = split_activity_id(info.activity_id)
+    registered = _registry.get(flow)
+    spec = registered.spec.steps.get(key) if registered is not None else None
+    kind = spec.kind if spec is not None else info.activity_type
+    name = spec.name if spec is not None else key
+    if branch:
+        name = f"{name}/{branch}"
+    return flow, name, kind
+
+
+class _ConsoleActivity(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        info = activity.info()
+        if not observability.console_tracing_enabled() or info.activity_type in _QUIET:
+            return await self.next.execute_activity(input)
+        flow, step, kind = _step_label(info, input.args[0] if input.args else None)
+        attempt = f", attempt {info.attempt}" if info.attempt > 1 else ""
+        _emit(f"▶ {flow} · {step} · {kind} started (run {info.workflow_id}{attempt})")
+        began = time.monotonic()
+        try:
+            result = await self.next.execute_activity(input)
+        except BaseException as exc:
+            _emit(f"✗ {flow} · {step} · {kind} failed after {time.monotonic() - began:.2f}s: "
+                  f"{type(exc).__name__}: {exc}")
+            raise
+        _emit(f"✓ {flow} · {step} · {kind} finished in {time.monotonic() - began:.2f}s")
+        return result
+
+
+def _emit(line: str) -> None:
+    stream = observability.console_stream() or sys.stdout
+    print(f"[refinire {time.strftime('%H:%M:%S')}] {line}", file=stream, flush=True)
+
+
+class ConsoleTracing(Interceptor):
+    """On every worker; prints only while console tracing is enabled, so a script may call
+    ``enable_console_tracing()`` after its worker was built."""
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _ConsoleActivity(next)
+
+
+def worker_interceptors() -> list[Interceptor]:
+    found: list[Interceptor] = [ConsoleTracing()]
+    if observability.opentelemetry_enabled():
+        try:
+            from temporalio.contrib.opentelemetry import TracingInterceptor
+        except ImportError:
+            raise FlowExecutionError(
+                "OpenTelemetry tracing is enabled but not installed: pip install 'refinire-flow[otel]' "
+                "(or pip install .[otel] in the project).") from None
+        found.append(TracingInterceptor())
+    return found
+
+
+def install_metrics(port: int, host: str = "0.0.0.0") -> str:
+    """Serve Prometheus metrics for every client and worker this process creates from now on."""
+    from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+    address = f"{host}:{port}"
+    runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+    Runtime.set_default(runtime, error_if_already_set=False)
+    return address
