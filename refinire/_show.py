@@ -1,0 +1,236 @@
+"""``flow.show()``: a flow's structure as text or Mermaid, optionally overlaid with one of its runs.
+
+The drawing works from a ``FlowSpec`` alone, so a run is drawn with the graph it started with (its
+spec is in the run's input) and the output is the same in every process: children are drawn in
+declaration order, never in set or hash order. A run's overlay is read from Temporal's event
+history (``client.history``), in a thread with its own event loop and client, because ``show()``
+is synchronous and is called from inside running event loops.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .spec import ConditionSpec, FlowSpec, ParallelSpec, RouterSpec, StepSpec
+
+if TYPE_CHECKING:
+    from ._trace import RunTrace
+
+__all__ = ["display_name", "render_spec", "show", "FORMATS"]
+
+FORMATS = ("text", "mermaid")
+END = "END"
+FLOW_END = "_FLOW_END_"
+_DISPLAY = {
+    "function": "FunctionStep",
+    "condition": "ConditionStep",
+    "agent": "RefinireAgent",
+    "router": "RouterAgent",
+    "clarify": "ClarifyAgent",
+    "user_input": "UserInputStep",
+    "parallel": "ParallelStep",
+}
+_NODE_CLASS = {"condition": "condition", "agent": "agent", "router": "router", "clarify": "agent",
+               "user_input": "input"}
+_RESERVED = {"end", "graph", "flowchart", "subgraph", "style", "class", "classdef", "click",
+             "linkstyle", "default", "direction"}
+RULE = "=" * 50
+
+
+def display_name(step: Any) -> str:
+    if step.kind == "custom":
+        return step.class_name
+    return _DISPLAY.get(step.kind, step.kind)
+
+
+def _check_format(format: str) -> None:
+    if format not in FORMATS:
+        raise ValueError(f"Unsupported format: {format!r}. Use one of {list(FORMATS)!r}.")
+
+
+def _label(step: Any) -> str:
+    return step.key if step.name == step.key else f"{step.key} [{step.name}]"
+
+
+def labelled_targets(step: StepSpec) -> list[tuple[str | None, str | None]]:
+    """(label, target) for every edge leaving a step; target ``None`` is the end of the flow."""
+    if isinstance(step, ConditionSpec):
+        if step.routes is not None:
+            return [(k, _end(v)) for k, v in step.routes.items()]
+        return [("True", _end(step.if_true)), ("False", _end(step.if_false))]
+    if isinstance(step, RouterSpec):
+        return [(k, _end(v)) for k, v in step.routes.items()]
+    return [(None, _end(step.next))] if step.next else []
+
+
+def _end(target: str | None) -> str | None:
+    return None if target in (None, FLOW_END) else target
+
+
+# Text -----------------------------------------------------------------------------------------
+def _text(spec: FlowSpec) -> list[str]:
+    lines = ["Flow Diagram:", RULE]
+    shown: set[str] = set()
+
+    def walk(key: str, depth: int) -> None:
+        pad = "  " * depth
+        if key in shown:
+            lines.append(f"{pad}→ {key} (already shown)")
+            return
+        shown.add(key)
+        step = spec.steps[key]
+        lines.append(f"{pad}→ {_label(step)} ({display_name(step)})")
+        inner = "  " * (depth + 1)
+        if isinstance(step, ParallelSpec):
+            lines.extend(f"{inner}∥ {_label(b)} ({display_name(b)})" for b in step.branches)
+        edges = labelled_targets(step)
+        for label, target in edges:
+            if label is not None:
+                lines.append(f"{inner}{label} → {target if target is not None else END}")
+        for target in dict.fromkeys(t for _, t in edges if t is not None):
+            walk(target, depth + 1)
+
+    walk(spec.start, 0)
+    for key in spec.steps:  # reachable only through the error handler or a custom step's goto
+        if key not in shown:
+            walk(key, 0)
+    return lines
+
+
+# Mermaid --------------------------------------------------------------------------------------
+@dataclass
+class MermaidGraph:
+    """The structure's lines plus what an overlay needs: node ids and the edges in link order."""
+
+    lines: list[str] = field(default_factory=lambda: ["graph TD"])
+    ids: dict[str, str] = field(default_factory=dict)
+    edges: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    """(from key, to key or None for END, label), indexed as Mermaid's linkStyle counts them."""
+    has_end: bool = False
+
+    def node_id(self, key: str) -> str:
+        if key not in self.ids:
+            base = re.sub(r"[^A-Za-z0-9_]", "_", key) or "step"
+            if base.lower() in _RESERVED or base[0].isdigit():
+                base = f"s_{base}"
+            candidate, n = base, 1
+            taken = set(self.ids.values())
+            while candidate in taken:
+                n += 1
+                candidate = f"{base}_{n}"
+            self.ids[key] = candidate
+        return self.ids[key]
+
+    def end_id(self) -> str:
+        return self.node_id(FLOW_END)
+
+    def edge(self, src: str, dst: str | None, label: str | None, arrow: str = "-->") -> int:
+        target = self.node_id(dst) if dst is not None else self.end_id()
+        self.has_end = self.has_end or dst is None
+        link = f'{arrow}|"{escape(label)}"|' if label is not None else arrow
+        self.lines.append(f"    {self.node_id(src)} {link} {target}")
+        self.edges.append((src, dst, label))
+        return len(self.edges) - 1
+
+
+def escape(text: str) -> str:
+    return (text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;")
+            .replace(">", "#gt;"))
+
+
+def node_label(step: Any) -> str:
+    return f"{escape(_label(step))}<br/>({escape(display_name(step))})"
+
+
+def mermaid_graph(spec: FlowSpec, extra_labels: dict[str, str] | None = None) -> MermaidGraph:
+    """``extra_labels`` (node key, or ``block/branch``) → a line appended to that node's label."""
+    g = MermaidGraph()
+    extra = extra_labels or {}
+    for key in spec.steps:
+        g.node_id(key)
+    for key, step in spec.steps.items():
+        nid = g.node_id(key)
+        more = f"<br/>{extra[key]}" if key in extra else ""
+        if isinstance(step, ParallelSpec):
+            g.lines.append(f'    subgraph {nid} ["{node_label(step)}{more}"]')
+            for b in step.branches:
+                bid = g.node_id(f"{key}/{b.name}")
+                bmore = f"<br/>{extra[f'{key}/{b.name}']}" if f"{key}/{b.name}" in extra else ""
+                cls = _NODE_CLASS.get(b.kind)
+                g.lines.append(f'        {bid}["{node_label(b)}{bmore}"]' + (f":::{cls}" if cls else ""))
+            g.lines.append("    end")
+        else:
+            cls = "start" if key == spec.start else _NODE_CLASS.get(step.kind)
+            g.lines.append(f'    {nid}["{node_label(step)}{more}"]' + (f":::{cls}" if cls else ""))
+        for label, target in labelled_targets(step):
+            g.edge(key, target, label)
+    if g.has_end:
+        g.lines.append(f'    {g.end_id()}(["{END}"])')
+    return g
+
+
+# Entry points ---------------------------------------------------------------------------------
+def render_spec(spec: FlowSpec, format: str = "mermaid") -> str:
+    """The structure of a flow, from its spec alone."""
+    _check_format(format)
+    if format == "text":
+        return "\n".join(_text(spec))
+    return "\n".join(mermaid_graph(spec).lines)
+
+
+def render_trace(trace: "RunTrace", format: str = "mermaid", spec: FlowSpec | None = None) -> str:
+    """A run drawn over the graph it started with (``trace.spec``; ``spec`` if the run has none)."""
+    from ._show_run import render_run_text, render_run_mermaid
+
+    _check_format(format)
+    graph = trace.spec or spec
+    if graph is None:
+        raise ValueError(f"Run {trace.run_id!r} carries no flow spec and none was given to draw it with.")
+    if format == "text":
+        return render_run_text(graph, trace, _text(graph))
+    return render_run_mermaid(graph, trace)
+
+
+def show(flow: Any, format: str = "mermaid", include_history: bool = False,
+         run_id: str | None = None) -> str:
+    """Structure, or with ``include_history``/``run_id`` a run read from Temporal's history."""
+    _check_format(format)
+    target = run_id or (flow.last_run_id if include_history else None)
+    if target is None:
+        out = render_spec(flow.spec, format)
+        if include_history:
+            note = "(no run of this Flow object yet: run it first, or pass run_id=...)"
+            out += f"\n\nExecution History:\n{RULE}\n{note}" if format == "text" else f"\n    %% {note}"
+        return out
+    trace = load_run_sync(target)
+    return render_trace(trace, format, spec=flow.spec)
+
+
+def load_run_sync(run_id: str) -> "RunTrace":
+    """Read a run's history from a plain function, even one called inside a running event loop:
+    a separate thread with its own loop and its own client does the fetching."""
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        import asyncio
+
+        async def fetch() -> "RunTrace":
+            from client.connect import connect
+            from client.history import load_run
+
+            return await load_run(await connect(fresh=True), run_id)
+
+        try:
+            box["trace"] = asyncio.run(fetch())
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=work, name=f"refinire-show:{run_id}", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["trace"]
