@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from ._call import call_kind
 from .errors import FlowDefinitionError
-from .spec import FlowSpec, ParallelSpec, StepOptions, StepSpec
+from .spec import END, FlowSpec, ParallelSpec, StepOptions, StepSpec
 from .steps import ConditionStep, FunctionStep, ParallelStep, Step
 
 _PARALLEL_KEYS = {"parallel", "next_step", "max_workers"}
@@ -152,7 +152,7 @@ def compile_flow(name: str | None, start: str, steps: dict[str, Step], *, max_st
     targets_of_branches = {t for s in steps.values() for t in s._branch_targets()}
     for key, step in steps.items():
         for t in [*step._branch_targets(), *([step.next_step] if step.next_step else [])]:
-            if t not in steps:
+            if t not in steps and t != END:
                 raise FlowDefinitionError(
                     f"{where}: step {key!r} routes to unknown step {t!r}. Known steps: {keys!r}"
                 )

@@ -11,7 +11,7 @@ from . import _registry
 from ._compile import auto_name, compile_flow, normalize
 from .context import Context
 from .errors import FlowDefinitionError
-from .spec import FlowSpec, RetrySpec, StepOptions
+from .spec import END, FlowSpec, RetrySpec, StepOptions
 from .steps import ParallelStep, Step
 
 __all__ = ["Flow"]
@@ -26,7 +26,7 @@ class Flow:
     ``Flow(steps=step)``.
     """
 
-    END = "_FLOW_END_"
+    END = END
 
     def __init__(
         self,

@@ -12,7 +12,11 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+END = "_FLOW_END_"
+"""A routing target that ends the flow (``Flow.END``)."""
+
 __all__ = [
+    "END",
     "AgentSpec",
     "BranchSpec",
     "ClarifySpec",

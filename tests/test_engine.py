@@ -251,3 +251,14 @@ async def test_run_id_attaches_to_an_existing_run_instead_of_starting_another():
     assert first == again == "done a" and calls == ["a"]
     both = await asyncio.gather(flow.run("c", run_id=run_id + "-2"), flow.run("c", run_id=run_id + "-2"))
     assert both[0] == both[1] == "done c" and calls == ["a", "c"]
+
+
+async def test_flow_end_as_a_routing_target_finishes_the_run():
+    flow = Flow({
+        "gate": ConditionStep("gate", lambda ctx: ctx.result == "stop", Flow.END, "work"),
+        "work": FunctionStep("work", lambda d, c: f"worked on {d}", next_step=Flow.END),
+        "never": FunctionStep("never", lambda d, c: "unreachable"),
+    })
+    assert await flow.run("stop") == "stop"
+    result = await flow.run("go")
+    assert result == "worked on go" and result.path == ["gate", "work"]

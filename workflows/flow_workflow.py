@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from refinire import _registry
     from refinire.context import Context
     from refinire.spec import (
+        END,
         ConditionSpec,
         CustomSpec,
         FlowSpec,
@@ -123,6 +124,8 @@ class FlowWorkflow:
             except StepFailed as failure:
                 ctx, current = self._on_failure(spec, step, ctx, failure)
             self._check_serializable(spec, step, ctx)
+            if current == END:
+                current = None
             ctx.step_count += 1
             ctx.span_history.append({"step_name": step.name, "key": step.key, "status": "completed"})
             ctx.next_label = current
@@ -214,7 +217,7 @@ class FlowWorkflow:
         return target  # type: ignore[return-value]
 
     def _checked_route(self, spec: FlowSpec, step: StepSpec, route: str) -> str:
-        if route not in spec.steps:
+        if route not in spec.steps and route != END:
             raise _fail(
                 f"Flow {spec.name!r}: step {step.key!r} routed to unknown step {route!r}. "
                 f"Known steps: {list(spec.steps)!r}", "UnknownStep", step=step.key, target=route)
