@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import inspect
 import json
+import os
 import sys
 from typing import Any, Sequence
 
@@ -58,20 +59,14 @@ async def _client():
 
 # Commands --------------------------------------------------------------------------------------
 def cmd_server(args: argparse.Namespace) -> int:
-    import subprocess
-
     from . import embedded
 
     root = embedded.data_dir()
     cmd = embedded.server_command(root / "temporal.db", args.port, args.ui_port, log_level=args.log_level)
     _out(f"Temporal dev server on 127.0.0.1:{args.port}, Web UI http://localhost:{args.ui_port}, "
          f"data in {root} (search attributes {', '.join(embedded.SEARCH_ATTRIBUTES)} registered)")
-    proc = subprocess.Popen(cmd)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        return proc.wait()
+    os.execv(cmd[0], cmd)  # the server itself takes this process's place, and its signals
+    return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -116,7 +111,7 @@ async def cmd_runs(args: argparse.Namespace) -> int:
 async def cmd_show(args: argparse.Namespace) -> int:
     from .modules import FLOW_REF, load_flow
 
-    if FLOW_REF.match(args.target) and not await _run_exists(args.target):
+    if FLOW_REF.match(args.target):
         from refinire._show import show
 
         _out(show(load_flow(args.target), format=args.format))
@@ -125,14 +120,6 @@ async def cmd_show(args: argparse.Namespace) -> int:
 
     _out(await render_run(await _client(), args.target, args.format))
     return 0
-
-
-async def _run_exists(run_id: str) -> bool:
-    try:
-        await (await _client()).get_workflow_handle(run_id).describe()
-        return True
-    except Exception:
-        return False
 
 
 async def cmd_replay(args: argparse.Namespace) -> int:
@@ -213,8 +200,9 @@ async def cmd_cancel(args: argparse.Namespace) -> int:
 def cmd_search_attributes(args: argparse.Namespace) -> int:
     from .embedded import SEARCH_ATTRIBUTES
 
-    pairs = " ".join(f"--name {n} --type Keyword" for n in SEARCH_ATTRIBUTES)
-    _out(f"temporal operator search-attribute create --namespace {args.namespace} {pairs}")
+    for name in SEARCH_ATTRIBUTES:
+        _out(f"temporal operator search-attribute create --namespace {args.namespace} "
+             f"--name {name} --type Keyword")
     return 0
 
 
