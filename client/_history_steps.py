@@ -161,8 +161,9 @@ def _roll_up(step: StepRun, run_status: str) -> None:
         f = failed[0]
         step.error = f.failure if isinstance(f, ActivityTrace) else f.error
     step.last_failure = next((p.last_failure for p in reversed(parts) if p.last_failure), None)
-    scores = [p.score for p in parts if p.score is not None]
-    step.score = scores[-1] if scores else None
+    step.scores = [x for p in parts for x in (p.scores if isinstance(p, StepRun) else [p.score])
+                   if x is not None]
+    step.score = step.scores[-1] if step.scores else None
     usages = [p.usage for p in parts if p.usage]
     if usages:
         step.usage = {k: sum(u.get(k, 0) for u in usages) for k in usages[0]}

@@ -65,7 +65,9 @@ def _extras(step: StepRun) -> list[str]:
     if step.decision is not None:
         out.append(step.decision.line())
     facts = []
-    if step.score is not None:
+    if len(step.scores) > 1:
+        facts.append("scores " + " → ".join(f"{x:g}" for x in step.scores))
+    elif step.score is not None:
         facts.append(f"score {step.score:g}")
     if step.usage:
         facts.append(fmt_usage(step.usage))
@@ -131,6 +133,8 @@ def _node_note(visits: list[StepRun]) -> str:
     attempts = max(v.attempts for v in visits)
     if attempts > 1:
         parts.append(f"{attempts} attempts")
+    if visits[-1].score is not None:
+        parts.append(f"score {visits[-1].score:g}")
     status = _node_status(visits)
     if status != "executed":
         parts.append(status)

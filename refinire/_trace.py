@@ -69,6 +69,8 @@ class StepRun(BaseModel):
     error: str | None = None
     decision: Decision | None = None
     score: float | None = None
+    """The last evaluation score of an agent step (``scores`` has every one, in order)."""
+    scores: list[float] = Field(default_factory=list)
     usage: dict[str, int] | None = None
     activities: list[ActivityTrace] = Field(default_factory=list)
     branches: list["StepRun"] = Field(default_factory=list)

@@ -72,6 +72,8 @@ def test_guide_basic_example_prints_its_expected_output():
     assert flow.show(format="text") == GUIDE_TEXT
     assert flow.show(format="mermaid") == GUIDE_MERMAID
     assert flow.show() == GUIDE_MERMAID  # mermaid is the default
+    assert flow.show(format="text", include_history=True).startswith(
+        GUIDE_TEXT + "\n\nExecution History:\n" + "=" * 50 + "\n(no run of this Flow object yet")
 
 
 def test_guide_sequential_single_agent_and_parallel_examples():
@@ -302,6 +304,30 @@ async def test_parallel_block_overlay_and_loop_overlay(client):
     mermaid = loop.show(include_history=True)
     assert "steps 1, 3, 5" in mermaid and "steps 2, 4, 6" in mermaid and "step 7 · " in mermaid
     assert "    linkStyle 0,1,2 " in mermaid  # inc→again, again→inc (True), again→done (False)
+
+
+async def test_agent_scores_tokens_and_router_decision(llm, client):
+    llm.script("tech", "draft one", {"score": 40, "feedback": "more"}, "draft two", {"score": 90, "feedback": "ok"})
+    fast = RetrySpec(max_attempts=3, initial_interval_s=0.1)
+    flow = Flow({
+        "route": RouterAgent({"name": "router", "routes": {"tech": "poet", "other": "plain"}, "model": "m-test"}),
+        "poet": RefinireAgent("poet", "Write", "Score it", model="m-test", threshold=80, max_retries=2),
+        "plain": FunctionStep("plain", lambda data, ctx: data),
+    }, name="show-agents", retry=fast)
+    result = await flow.run("topic")
+    assert str(result) == "draft two"
+    from client.history import load_run
+
+    trace = await load_run(client, flow.last_run_id)
+    route, poet = trace.steps
+    assert route.decision.line() == "route → poet (tech)" and route.display == "RouterAgent"
+    assert poet.scores == [40, 90] and len(poet.activities) == 4
+    assert poet.usage["total_tokens"] == sum(u["total_tokens"] for u in result.usage if u["step"] == "poet") > 0
+    assert route.usage["total_tokens"] == sum(u["total_tokens"] for u in result.usage if u["step"] == "router")
+    text = flow.show(format="text", include_history=True)
+    assert "route [router] → poet (tech)" not in text and "route → poet (tech)" in text
+    assert f"scores 40 → 90 · tokens {poet.usage['total_tokens']} (prompt " in text and "4 activities" in text
+    assert "score 90" in flow.show(include_history=True)
 
 
 async def test_same_history_without_step_marks_gives_the_same_steps(client):
