@@ -1,0 +1,117 @@
+"""Optional encryption at rest: every payload a client or worker sends to Temporal is AES-GCM sealed.
+
+Temporal stores run inputs, step results and contexts in its database and shows them in its UI.
+With ``REFINIRE_PAYLOAD_KEY`` set (base64 of 32 random bytes) the server only ever sees ciphertext;
+whoever holds the key reads results as usual, and the Temporal UI can show them through
+``refinire-flow codec-server``. Payloads written without a key stay readable after the key is
+turned on, so switching encryption on never strands older runs.
+
+Make a key: ``python -c "import os, base64; print(base64.b64encode(os.urandom(32)).decode())"``.
+Needs the ``crypto`` extra (``pip install refinire-flow[crypto]``, which brings ``cryptography``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+import os
+from typing import Iterable, Sequence
+
+from temporalio.api.common.v1 import Payload
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, PayloadCodec
+
+__all__ = ["ENCODING", "KEY_ENV", "EncryptionCodec", "codec_from_env", "data_converter"]
+
+KEY_ENV = "REFINIRE_PAYLOAD_KEY"
+KEY_ID_ENV = "REFINIRE_PAYLOAD_KEY_ID"
+ENCODING = b"binary/encrypted"
+KEY_ID_META = "encryption-key-id"
+_NONCE = 12
+
+
+class CodecError(ValueError):
+    """A key that cannot be used or a payload this key cannot open; the message says which."""
+
+
+def parse_key(text: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise CodecError(
+            f"{KEY_ENV} must be base64 of exactly 32 bytes (AES-256); got {len(key)} usable bytes. "
+            "Make one with: python -c \"import os, base64; "
+            "print(base64.b64encode(os.urandom(32)).decode())\"")
+    return key
+
+
+def key_id_for(key: bytes) -> str:
+    """A stable, non-secret name for a key, so a payload says which key sealed it."""
+    return "sha256:" + hashlib.sha256(key).hexdigest()[:16]
+
+
+class EncryptionCodec(PayloadCodec):
+    """Seals each payload whole (metadata included) under AES-256-GCM with a random nonce."""
+
+    def __init__(self, key: bytes, key_id: str | None = None) -> None:
+        try:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        except ImportError:
+            raise CodecError(f"{KEY_ENV} is set but the 'cryptography' package is missing: "
+                             "pip install 'refinire-flow[crypto]'") from None
+        self._aes = AESGCM(key)
+        self.key_id = key_id or key_id_for(key)
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self.seal(p) for p in payloads]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self.open(p) for p in payloads]
+
+    def seal(self, payload: Payload) -> Payload:
+        nonce = os.urandom(_NONCE)
+        sealed = self._aes.encrypt(nonce, payload.SerializeToString(), self.key_id.encode())
+        return Payload(metadata={"encoding": ENCODING, KEY_ID_META: self.key_id.encode()},
+                       data=nonce + sealed)
+
+    def open(self, payload: Payload) -> Payload:
+        if payload.metadata.get("encoding") != ENCODING:
+            return payload
+        key_id = payload.metadata.get(KEY_ID_META, b"").decode()
+        if key_id != self.key_id:
+            raise CodecError(f"This payload was sealed with key {key_id!r}, but {KEY_ENV} holds key "
+                             f"{self.key_id!r}. Set {KEY_ENV} to the key the run was written with.")
+        from cryptography.exceptions import InvalidTag
+
+        try:
+            plain = self._aes.decrypt(payload.data[:_NONCE], payload.data[_NONCE:], key_id.encode())
+        except InvalidTag:
+            raise CodecError(f"A payload sealed with key {key_id!r} failed authentication: it was "
+                             "altered, or the key differs from the one that sealed it.") from None
+        out = Payload()
+        out.ParseFromString(plain)
+        return out
+
+
+def codec_from_env(environ: dict[str, str] | None = None) -> EncryptionCodec | None:
+    env = os.environ if environ is None else environ
+    text = env.get(KEY_ENV)
+    if not text:
+        return None
+    return EncryptionCodec(parse_key(text), env.get(KEY_ID_ENV) or None)
+
+
+def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
+    """The converter every client and worker uses: pydantic JSON, sealed when a key is configured."""
+    codec = codec or codec_from_env()
+    if codec is None:
+        return pydantic_data_converter
+    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+
+
+def encrypted(payloads: Iterable[Payload]) -> bool:
+    return all(p.metadata.get("encoding") == ENCODING for p in payloads)
