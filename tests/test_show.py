@@ -203,14 +203,19 @@ def flaky_once(counter: Path):
     return step
 
 
-async def test_overlay_of_a_run_with_a_retried_step_and_a_decision(tmp_path):
-    flow = Flow(start="analyze", steps={
+def retried_flow(name: str, counter: Path) -> Flow:
+    """The guide's demo flow whose complex branch fails once and is retried."""
+    return Flow(start="analyze", steps={
         "analyze": FunctionStep("analyze", analyze_input, next_step="check"),
         "check": ConditionStep("check", is_complex, "complex_process", "simple_process"),
-        "complex_process": FunctionStep("complex_process", flaky_once(tmp_path / "n"),
+        "complex_process": FunctionStep("complex_process", flaky_once(counter),
                                         retry=RetrySpec(max_attempts=3, initial_interval_s=0.1)),
         "simple_process": FunctionStep("simple_process", lambda ctx: "Simple processing complete"),
-    }, name="show-retried")
+    }, name=name)
+
+
+async def test_overlay_of_a_run_with_a_retried_step_and_a_decision(tmp_path):
+    flow = retried_flow("show-retried", tmp_path / "n")
     result = await flow.run("This is a test input for the flow")
     assert str(result) == "ok after 2"
     text = flow.show(format="text", include_history=True)  # inside a running event loop
@@ -354,13 +359,7 @@ async def test_same_history_without_step_marks_gives_the_same_steps(client):
 
 
 async def test_a_run_is_shown_by_another_process_with_the_graph_it_started_with(tmp_path):
-    flow = Flow({
-        "analyze": FunctionStep("analyze", analyze_input, next_step="check"),
-        "check": ConditionStep("check", is_complex, "complex_process", "simple_process"),
-        "complex_process": FunctionStep("complex_process", flaky_once(tmp_path / "n"),
-                                        retry=RetrySpec(max_attempts=3, initial_interval_s=0.1)),
-        "simple_process": FunctionStep("simple_process", lambda ctx: "simple"),
-    }, name="show-xproc")
+    flow = retried_flow("show-xproc", tmp_path / "n")
     await flow.run("long enough input")
     here = flow.show(format="text", include_history=True)
     # The other process's code has changed since: other steps, another start. The run is drawn
