@@ -13,7 +13,6 @@ import weakref
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from refinire.errors import FlowExecutionError
 
@@ -46,12 +45,17 @@ async def connect(*, fresh: bool = False) -> Client:
     cfg = connect_config()
     if not configured():
         await embedded.ensure_server()
+    from .codec import data_converter
+
+    converter = data_converter()
+    limit = float(os.environ.get("REFINIRE_CONNECT_TIMEOUT", "10"))
     try:
-        client = await Client.connect(**cfg, data_converter=pydantic_data_converter)
+        client = await asyncio.wait_for(Client.connect(**cfg, data_converter=converter), limit)
     except Exception as exc:
         where = "TEMPORAL_ADDRESS/TEMPORAL_PROFILE" if configured() else "the embedded server"
+        why = f"no answer within {limit:g} s" if isinstance(exc, asyncio.TimeoutError) else exc
         raise FlowExecutionError(
-            f"Cannot reach Temporal at {cfg.get('target_host')!r} ({where}): {exc}. Start a server "
+            f"Cannot reach Temporal at {cfg.get('target_host')!r} ({where}): {why}. Start a server "
             "(`refinire-flow server`) or fix the address; unset TEMPORAL_ADDRESS to use the "
             "embedded server."
         ) from None
