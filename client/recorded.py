@@ -14,7 +14,7 @@ from temporalio.converter import PayloadConverter
 from refinire.context import Context
 from refinire.errors import FlowExecutionError
 from refinire.spec import FlowSpec
-from workflows.io import DescribeFlowOutput, FlowRun, StepOutput
+from workflows.io import DescribeFlowOutput, FlowRun
 
 DECISION_PREFIX = "decision:"
 
