@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from guide.runner import run_section, section_blocks
+from guide.runner import expected_output, run_section, section_blocks
 from refinire import FlowDefinitionError
 
 
@@ -33,6 +33,17 @@ async def test_1_6_demo_flow_runs_and_takes_the_complex_branch():
     short = await ns["demo_flow"].run("hi")
     # analyze turns "hi" into "Analyzed: hi" (12 chars), so the flow still goes the complex way
     assert short == "Complex processing complete"
+
+
+async def test_1_6_show_examples_print_the_guides_expected_output(capsys):
+    ns = await run_section("1.6")  # every block: structure, sequential/single/parallel, history
+    out = capsys.readouterr().out
+    expected = expected_output("1.6")
+    assert expected in out
+    assert "agent1" in out and "agent2" in out
+    assert "=== Flow with Execution History ===" in out
+    assert "check → complex_process (True)" in out
+    assert ns["result"] == "Complex processing complete"
 
 
 async def test_2_2_parallel_runs_branches_concurrently(capsys):

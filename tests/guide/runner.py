@@ -56,3 +56,11 @@ async def run_section(section: str, namespace: dict[str, Any] | None = None,
     for block in section_blocks(section)[blocks]:
         await run_source(block, ns)
     return ns
+
+
+def expected_output(section: str) -> str:
+    """The first plain ``` block after "**Expected Output:**" in a section."""
+    text = guide_text()
+    part = next(p for p in re.split(r"^### ", text, flags=re.M) if p.startswith(section + " "))
+    after = part.split("**Expected Output:**", 1)[1]
+    return re.search(r"```\n(.*?)```", after, flags=re.S).group(1).rstrip("\n")
