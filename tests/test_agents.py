@@ -136,3 +136,14 @@ async def test_the_key_never_appears_in_the_history(llm, client):
                          for b in re.findall(r'"data": ?"([A-Za-z0-9+/=]+)"', raw))
     assert "secretive#1.gen1" in text
     assert "sk-test-not-a-secret" not in text and "sk-test" not in text
+
+
+async def test_router_run_async_on_its_own_routes_with_goto(llm):
+    from refinire import RouterAgent
+
+    llm.respond = lambda req: "billing"
+    router = RouterAgent({"name": "desk", "routes": {"billing": "pay_step", "tech": "fix_step"}, "model": "m"})
+    ctx = await router.run_async("my invoice is wrong", Context())
+    assert ctx.result == "my invoice is wrong"
+    assert ctx.next_label == "pay_step" and ctx.shared_state["desk_next_step"] == "pay_step"
+    assert ctx.shared_state["desk_classification"] == "billing"
