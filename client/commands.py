@@ -158,24 +158,14 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
 
 
 async def cmd_answer(args: argparse.Namespace) -> int:
-    from temporalio.client import WorkflowUpdateFailedError
-    from temporalio.service import RPCError
+    from .handle import AnswerRejected, RunHandle
 
+    client = await _client()
+    run = RunHandle(client.get_workflow_handle(args.run_id), None, client)  # type: ignore[arg-type]
     try:
-        from workflows.waits import Answer, AnswerAccepted
-    except ImportError:
-        from workflows.agents import Answer, AnswerAccepted  # type: ignore[no-redef]
-
-    handle = (await _client()).get_workflow_handle(args.run_id)
-    try:
-        accepted = await handle.execute_update("answer", Answer(text=args.text, step=args.step),
-                                               result_type=AnswerAccepted)
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        raise CLIError(f"Run {args.run_id!r} rejected the answer: "
-                       f"{getattr(cause, 'message', None) or cause}") from None
-    except RPCError as err:
-        raise CLIError(f"Run {args.run_id!r} cannot take an answer: {err.message}") from None
+        accepted = await run.answer(args.text, args.step)
+    except AnswerRejected as exc:
+        raise CLIError(str(exc)) from None
     _out(f"answered step {accepted.step!r} of run {args.run_id}")
     return 0
 

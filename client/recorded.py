@@ -46,9 +46,13 @@ class RecordedRun:
 
     @property
     def failed_step(self) -> str | None:
-        if not self.failure:
+        if self.failure is None:
             return None
-        return self.failure.get("step_key") or self.failure.get("step")
+        named = self.failure.get("step_key") or self.failure.get("step")
+        if named:
+            return named
+        last = self.steps[-1] if self.steps else None
+        return last.step_key if last is not None and last.kind in ("activity", "local") else None
 
     def step_key(self, name_or_key: str) -> str | None:
         """Users name steps by key or by their display name; both are accepted."""

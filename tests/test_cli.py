@@ -218,3 +218,15 @@ async def test_the_temporal_ui_reads_like_the_flow(log, client, capsys):
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             summaries.append(json.loads(event.user_metadata.summary.data))
     assert summaries == ["fetch · function", "enrich · function", "fragile · function", "publish · function"]
+
+
+async def test_rerun_and_replay_of_local_activity_steps(log, capsys):
+    """Local activities record no input: the context comes from the previous step's output."""
+    old = rid("local")
+    assert await cli.amain(["run", "flows.ops:pipeline_local", "L", "--id", old]) == 1
+    assert "the fragile step is broken" in capsys.readouterr().err
+    assert await cli.amain(["replay", old]) == 0
+    Path(str(log) + ".fixed").touch()
+    assert await cli.amain(["rerun", old]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "L>fetch>enrich>fragile(fetched=True)>publish"
+    assert lines(log) == ["fetch", "enrich", "fragile", "fragile", "publish"]

@@ -76,3 +76,10 @@ def greet(data, ctx):
 
 
 asking = Flow(steps=[UserInputStep("ask", prompt="Your name?"), FunctionStep("greet", greet)])
+
+
+pipeline_local = Flow(
+    steps=[FunctionStep("fetch", fetch), FunctionStep("enrich", enrich),
+           FunctionStep("fragile", fragile), FunctionStep("publish", publish)],
+    retry=1, local=True,
+)
