@@ -17,7 +17,7 @@ def evaluated(name: str, max_retries: int = 2) -> RefinireAgent:
                          max_retries=max_retries)
 
 
-async def test_score_below_then_above_threshold_regenerates_with_feedback(llm):
+async def test_score_below_then_above_threshold_regenerates_with_feedback(llm, client):
     llm.script("draft one", {"score": 40, "feedback": "add a season word"},
                "draft two", {"score": 90, "feedback": "good"})
     flow = Flow(steps=evaluated("poet"), retry=FAST)
@@ -37,6 +37,9 @@ async def test_score_below_then_above_threshold_regenerates_with_feedback(llm):
     assert kinds == [("generate", 1), ("evaluate", 1), ("generate", 2), ("evaluate", 2)]
     assert all(u["step"] == "poet" and u["model"] == "m-test" and u["total_tokens"] > 0 for u in result.usage)
     assert result.total_usage["total_tokens"] == sum(u["total_tokens"] for u in result.usage)
+    from test_agents_route_clarify import replays
+
+    await replays(await client.get_workflow_handle(result.run_id).fetch_history())
 
 
 async def test_max_retries_exhausted_keeps_the_best_generation(llm):

@@ -47,8 +47,9 @@ async def test_llm_router_exact_case_substring_and_fallback(llm, client):
     req = llm.requests[0]
     assert "Classify it" in req.system and "technical, business, general" in req.system
     assert req.activity == "route#1.route"
-    memo = await client.get_workflow_handle(r.run_id).describe()
-    assert (await memo.memo())["decision:route"] == {"value": "general", "to": "general"}
+    handle = client.get_workflow_handle(r.run_id)
+    assert (await (await handle.describe()).memo())["decision:route"] == {"value": "general", "to": "general"}
+    await replays(await handle.fetch_history())
     assert [u["kind"] for u in r.usage] == ["route"]
 
 
@@ -119,6 +120,20 @@ async def test_clarify_waits_for_an_answer_and_rejects_bad_ones(llm, client):
     assert cr["answers"] == [{"question": "Which language?", "answer": "Python"}]
     assert "Answer: Python" in llm.requests[1].user
     assert [r.activity for r in llm.requests] == ["clarify#1.clarify1", "clarify#1.clarify2"]
+    await replays(await handle.fetch_history())
+
+
+async def replays(history) -> None:
+    """The recorded history (updates, rejections, timers, activities) replays against this code."""
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.worker import Replayer
+
+    from worker import _RUNNER
+    from workflows.flow_workflow import FlowWorkflow
+
+    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER,
+                        data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)
 
 
 async def test_clarify_wait_times_out_and_the_flow_goes_on_unclear(llm):
