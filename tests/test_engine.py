@@ -262,3 +262,15 @@ async def test_flow_end_as_a_routing_target_finishes_the_run():
     assert await flow.run("stop") == "stop"
     result = await flow.run("go")
     assert result == "worked on go" and result.path == ["gate", "work"]
+
+
+async def test_local_activity_steps_fail_like_regular_ones():
+    flow = Flow({
+        "a": FunctionStep("a", lambda d, c: d),
+        "fragile": FunctionStep("fragile", lambda d, c: 1 / 0, retry=FAST),
+    }, local=True)
+    with pytest.raises(FlowExecutionError) as err:
+        await flow.run(1)
+    assert (err.value.step, err.value.cause_type) == ("fragile", "ZeroDivisionError")
+    flow.set_error_handler(lambda e, ctx: Flow.END)
+    assert await flow.run(5) == 5

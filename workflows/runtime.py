@@ -82,13 +82,18 @@ async def call_activity(
     """Run one activity for a step; a final failure becomes ``StepFailed`` naming the step."""
     opts = merged_options(flow, options)
     assert opts.retry is not None and opts.start_to_close_s is not None
-    try:
-        if opts.local:
+    if opts.local:
+        try:
             return await workflow.execute_local_activity(
                 activity, arg, result_type=result_type, activity_id=activity_id, summary=summary,
                 start_to_close_timeout=timedelta(seconds=opts.start_to_close_s),
                 retry_policy=retry_policy(opts.retry),
             )
+        except (ActivityError, ApplicationError) as err:
+            # A local activity's final failure can surface as the bare ApplicationError.
+            kind, message = describe_failure(err)
+            raise StepFailed(step_key, step_name, kind, message, branch) from None
+    try:
         return await workflow.execute_activity(
             activity, arg, result_type=result_type, activity_id=activity_id, summary=summary,
             start_to_close_timeout=timedelta(seconds=opts.start_to_close_s),
