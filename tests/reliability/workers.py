@@ -56,6 +56,15 @@ async def until(predicate, what: str, deadline_s: float = 60) -> None:
         await asyncio.sleep(0.05)
 
 
+async def until_async(check, what: str, deadline_s: float = 60) -> None:
+    """``until`` for a check that must itself await (a history, a task queue)."""
+    end = time.monotonic() + deadline_s
+    while not await check():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {deadline_s}s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
 def publish(name: str, samples: list[float]) -> dict:
     """Print a figure and, with REFINIRE_RELIABILITY_FIGURES set, append it to that JSON-lines file."""
     fig = {"figure": name, "trials": len(samples), "median_s": round(statistics.median(samples), 2),
