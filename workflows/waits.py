@@ -87,5 +87,7 @@ class Waits:
         except asyncio.TimeoutError:
             self.pending = None
             return None
+        finally:
+            workflow.set_current_details(f"Step **{step_name}** ({kind}), answered or timed out")
         text, self._answer = self._answer, None
         return text
