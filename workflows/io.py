@@ -28,8 +28,6 @@ class FlowRun(BaseModel):
     context: Context = Field(default_factory=Context)
     start_at: str | None = None
     """Rerun: begin at this step key instead of the spec's start."""
-    replayed: dict[str, Any] = Field(default_factory=dict)
-    """Rerun: recorded step outcomes to reuse instead of executing the step again (by step key)."""
     rerun_of: str | None = None
     search_attributes: bool = False
     """Whether the server knows our search attributes, so upserting them cannot fail the run."""
