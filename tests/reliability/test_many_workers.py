@@ -2,8 +2,10 @@
 
 Counting is exact because every step records which process ran it in the run's own result
 (``shared_state["pid:<step>"]``): that execution is the one Temporal kept. The claim proven:
-every run completes; the kept execution of each step ran exactly once; any other execution of a
-step happened on the killed worker and was discarded (its result never reached Temporal).
+every run completes; steps finished before the kill (a) or started after it (c) ran exactly
+once; for the step in flight (b), the kept execution ran exactly once, the killed worker's
+executions were never kept, and a step never ran more often than the attempts Temporal recorded
+(an extra execution is always an attempt Temporal had timed out).
 """
 
 from __future__ import annotations
@@ -44,18 +46,21 @@ async def test_one_of_three_workers_killed_with_100_runs_in_flight(client, ledge
     reruns = 0
     for tag, result in zip(tags, results):
         assert result.output == tag and result.path == list(STEPS)
+        attempts = await _attempts(client, tag)
         for step in STEPS:
             kept = result.context.shared_state[f"pid:{step}"]
             mine = [x for x in lines if x.tag == tag and x.step == step]
+            starts = [x for x in mine if x.event == "start"]
             assert sum(1 for x in mine if x.pid == kept and x.event == "end") == 1, (tag, step, mine)
-            assert sum(1 for x in mine if x.pid == kept and x.event == "start") == 1, (tag, step, mine)
-            others = [x for x in mine if x.pid != kept]
-            assert all(x.pid == victim.pid for x in others), (tag, step, mine)
-            if others:
-                assert kept != victim.pid
+            assert len(starts) <= attempts[step], (tag, step, mine, attempts)  # never more than scheduled
+            if len(starts) > 1:
                 reruns += 1
+                assert kept != victim.pid, (tag, step, mine)  # the victim's executions were discarded
+            if step != "b":  # finished before the kill (a) or started after it (c)
+                assert len(starts) == 1, (tag, step, mine)
     interrupted_b = len(interrupted)
     assert reruns >= interrupted_b  # every b the victim held ran again elsewhere
+    print(f"steps executed more than once: {reruns} ({interrupted_b} held by the killed worker)")
     assert all(r.context.shared_state["pid:b"] != victim.pid for t, r in zip(tags, results) if t in interrupted)
     publish(f"{RUNS} runs, 1 of 3 workers killed ({interrupted_b} steps interrupted): kill -> all completed",
             [all_done])
@@ -64,3 +69,13 @@ async def test_one_of_three_workers_killed_with_100_runs_in_flight(client, ledge
 
 async def _polling(client, flow_name: str, pids: set[int]) -> bool:
     return pids <= await pollers(client, flow_name)
+
+
+async def _attempts(client, run_id: str) -> dict[str, int]:
+    """Step key -> the attempt Temporal recorded as the one that completed."""
+    history = await client.get_workflow_handle(run_id).fetch_history()
+    scheduled = {e.event_id: e.activity_task_scheduled_event_attributes.activity_id.split("#")[0]
+                 for e in history.events if e.HasField("activity_task_scheduled_event_attributes")}
+    return {scheduled[a.scheduled_event_id]: a.attempt for e in history.events
+            if e.HasField("activity_task_started_event_attributes")
+            for a in [e.activity_task_started_event_attributes]}
