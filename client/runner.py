@@ -58,6 +58,7 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
             details = None
     arg = FlowRun(flow_name=flow_name, spec=spec, input=data, context=ctx, search_attributes=sa_ready,
                   start_at=start_at, rerun_of=rerun_of)
+    await _refuse_oversized(client, flow_name, arg)
     return await client.start_workflow(
         WORKFLOW_NAME, arg, id=run_id, task_queue=task_queue_for(flow_name),
         result_type=FlowResult,
@@ -68,6 +69,20 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
                                                  SearchAttributePair(FLOW_STATUS, "Running")])
         if sa_ready else None,
     )
+
+
+PAYLOAD_LIMIT = 2 * 1024 * 1024
+"""Temporal's default per-payload limit (the server rejects bigger blobs)."""
+
+
+async def _refuse_oversized(client: Client, flow_name: str, arg: FlowRun) -> None:
+    size = sum(p.ByteSize() for p in await client.data_converter.encode([arg]))
+    if size > PAYLOAD_LIMIT:
+        raise FlowExecutionError(
+            f"Flow {flow_name!r}: the run's input is {size:,} bytes once encoded (input, context and the "
+            f"flow's spec), over Temporal's {PAYLOAD_LIMIT:,}-byte payload limit; nothing was started. "
+            "Pass a reference (a file path, a URL, a key) instead of the data itself.",
+            flow_name=flow_name, cause_type="PayloadTooLarge")
 
 
 async def start_or_attach(client: Client, flow_name: str, spec_flow: Flow | None, data: Any,
