@@ -21,3 +21,14 @@ def workers():
     yield started
     for proc in started:
         procs.stop(proc)
+
+
+FAKE_KEY = "sk-reliability-FAKE-9f8e7d6c5b4a"
+"""A recognisable fake OPENAI_API_KEY: the secrets tests fail if it shows up in any history."""
+
+
+@pytest.fixture
+def model(llm, monkeypatch):
+    """The scripted OpenAI server (tests/openai_server.py), with FAKE_KEY for every worker started."""
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    return llm
