@@ -17,11 +17,15 @@ import binascii
 import dataclasses
 import hashlib
 import os
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 
 __all__ = ["ENCODING", "KEY_ENV", "EncryptionCodec", "codec_from_env", "data_converter"]
 
@@ -106,12 +110,14 @@ def codec_from_env(environ: dict[str, str] | None = None) -> EncryptionCodec | N
 
 
 def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
-    """The converter every client and worker uses: pydantic JSON, sealed when a key is configured."""
+    """The converter every client and worker uses: pydantic JSON, sealed when a key is configured.
+
+    Sealed converters also move failure messages and stack traces into an encrypted payload:
+    error messages often quote the data that caused them.
+    """
     codec = codec or codec_from_env()
     if codec is None:
         return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    return dataclasses.replace(pydantic_data_converter, payload_codec=codec,
+                               failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
 
-
-def encrypted(payloads: Iterable[Payload]) -> bool:
-    return all(p.metadata.get("encoding") == ENCODING for p in payloads)
