@@ -118,10 +118,16 @@ async def fanout(client: Client, sizes: Sizes, res: Results) -> None:
 async def history_stats(client: Client, run_id: str) -> dict[str, Any]:
     """What one run costs the server: events, workflow tasks (round trips) and history bytes."""
     hist = await client.get_workflow_handle(run_id).fetch_history()
-    kinds = Counter(e.WhichOneof("attributes").removesuffix("_event_attributes") for e in hist.events)
+    kinds: Counter[str] = Counter()
+    sizes: Counter[str] = Counter()
+    for e in hist.events:
+        kind = e.WhichOneof("attributes").removesuffix("_event_attributes")
+        kinds[kind] += 1
+        sizes[kind] += e.ByteSize()
     return {
         "events": len(hist.events),
         "workflow_tasks": kinds.get("workflow_task_completed", 0),
         "history_bytes": sum(e.ByteSize() for e in hist.events),
         "by_type": dict(sorted(kinds.items())),
+        "bytes_by_type": dict(sorted(sizes.items())),
     }

@@ -1,0 +1,31 @@
+"""``python -m bench --quick`` runs end to end on its own server and reports every figure.
+
+Correctness only: the figures themselves are machine-dependent and asserted nowhere.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_bench_reports_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE")}
+    proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--json", str(out)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    ratios = figures["ratios"]
+    values = [ratios["latency_1"], ratios["latency_3"], ratios["latency_10"], ratios["throughput"],
+              figures["fanout_wall_s"], figures["local_step_speedup"], figures["server_start_s"]]
+    assert all(isinstance(v, float) and math.isfinite(v) and v > 0 for v in values), figures
+    assert figures["fanout_wall_s"] >= 1.0, "three one-second branches cannot finish sooner"
+    assert figures["history"]["ours_3"]["workflow_tasks"] >= 4, figures["history"]
+    assert "latency, 3-step flow" in proc.stdout and "ratio" in proc.stdout
