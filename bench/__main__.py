@@ -22,11 +22,11 @@ from bench.report import summary, table  # noqa: E402
 from bench.server import bench_server  # noqa: E402
 
 
-async def run(sizes: scenarios.Sizes) -> scenarios.Results:
+async def run(sizes: scenarios.Sizes, search_attributes: bool = True) -> scenarios.Results:
     from client.connect import connect
 
     res = scenarios.Results()
-    async with bench_server() as (_, started):
+    async with bench_server(search_attributes=search_attributes) as (_, started):
         res.server_start_s = started
         client = await connect()
         for name, step in (("latency", scenarios.latency), ("throughput", scenarios.throughput),
@@ -51,15 +51,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a reduced run, under a minute")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
+    parser.add_argument("--no-search-attributes", action="store_true",
+                        help="a server without FlowName/FlowStep/FlowStatus: what the upserts cost")
     args = parser.parse_args(argv)
     sizes = scenarios.Sizes.quick() if args.quick else scenarios.Sizes()
     cache = _bytecode_cache()
     try:
-        res = asyncio.run(run(sizes))
+        res = asyncio.run(run(sizes, not args.no_search_attributes))
     finally:
         if cache:
             shutil.rmtree(cache, ignore_errors=True)
     out: dict[str, Any] = summary(res, sizes, quick=args.quick, cpus=os.cpu_count())
+    out["search_attributes"] = not args.no_search_attributes
     print(table(out))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
