@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         RuleOutput,
         Usage,
     )
-    from .runtime import StepFailed, call_activity
+    from .runtime import StepFailed, call_activity, record_decision
     from .waits import Answer, AnswerAccepted, PendingQuestion, Waits
 
 __all__ = ["Answer", "AnswerAccepted", "PendingQuestion", "Waits", "match_category", "run_agent_kind"]
@@ -181,8 +181,6 @@ async def _router(calls: _Calls, step: RouterSpec, ctx: Context) -> tuple[Contex
     ctx.shared_state[f"{step.name}_next_step"] = target
     ctx.routing_result = {"classification": category, "next_step": target, "matched_by": how,
                           "reply": raw}
-    from .flow_workflow import record_decision
-
     record_decision(step.key, category, target)
     if target not in spec.steps:
         if spec.name.startswith(STANDALONE_PREFIX):

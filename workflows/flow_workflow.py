@@ -8,6 +8,7 @@ this code fails the run with a message naming the step; it never leaves a workfl
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -38,7 +39,8 @@ with workflow.unsafe.imports_passed_through():
         StepInput,
         StepOutput,
     )
-    from .runtime import StepFailed, call_activity
+    from .parallel import merge_branches
+    from .runtime import StepFailed, call_activity, record_decision
 
 
 def _fail(message: str, kind: str, **details: Any) -> ApplicationError:
@@ -142,7 +144,7 @@ class FlowWorkflow:
     async def _describe(self, flow_name: str) -> FlowSpec:
         out = await workflow.execute_local_activity(
             "refinire.describe_flow", DescribeFlowInput(flow_name=flow_name),
-            result_type=DescribeFlowOutput, start_to_close_timeout=_seconds(10),
+            result_type=DescribeFlowOutput, start_to_close_timeout=timedelta(seconds=10),
         )
         return out.spec
 
@@ -272,38 +274,4 @@ class FlowWorkflow:
                 return StepOutput(output=out_ctx.result, context=out_ctx)
 
         results = await asyncio.gather(*(branch(b) for b in block.branches), return_exceptions=True)
-        merged: dict[str, Any] = {}
-        first_failure: StepFailed | None = None
-        for b, res in zip(block.branches, results):
-            if isinstance(res, StepFailed):
-                first_failure = first_failure or res
-                ctx.shared_state[f"__{b.name}_metadata__"] = {"status": "failed", "error": str(res)}
-                continue
-            if isinstance(res, BaseException):
-                raise res
-            for k, v in res.context.shared_state.items():
-                if k not in before or before[k] != v:
-                    ctx.shared_state[k] = v
-            ctx.messages.extend(res.context.messages[n_messages:])
-            ctx.usage.extend(res.context.usage[n_usage:])
-            if res.context.evaluation_result is not None:
-                ctx.evaluation_result = res.context.evaluation_result
-            merged[b.name] = res.context.result
-            ctx.shared_state[b.name] = res.context.result
-            ctx.shared_state[f"__{b.name}_metadata__"] = {"status": "completed", "output": res.context.result}
-        if first_failure is not None:
-            raise first_failure
-        ctx.result = merged
-        return ctx
-
-
-def record_decision(step_key: str, label: str, target: str | None) -> None:
-    """Put a branch decision into the event history itself (a memo update), so the Temporal UI and
-    ``show()`` in any process see which way the run went."""
-    workflow.upsert_memo({f"decision:{step_key}": {"value": label, "to": target}})
-
-
-def _seconds(n: float):
-    from datetime import timedelta
-
-    return timedelta(seconds=n)
+        return merge_branches(ctx, block, results, before, n_messages, n_usage)

@@ -103,3 +103,9 @@ async def call_activity(
     except ActivityError as err:
         kind, message = describe_failure(err)
         raise StepFailed(step_key, step_name, kind, message, branch) from None
+
+
+def record_decision(step_key: str, label: str, target: str | None) -> None:
+    """Put a branch decision into the event history itself (a memo update), so the Temporal UI and
+    ``show()`` in any process see which way the run went."""
+    workflow.upsert_memo({f"decision:{step_key}": {"value": label, "to": target}})
