@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.llm_client import OpenAIChat
-from activities.steps import _POOL, _heartbeat_while
+from activities.steps import STEP_POOL, heartbeat_while
 from refinire import _registry
 from refinire._call import call_kind, invoke
 from workflows.agent_io import (
@@ -86,7 +86,7 @@ async def chat(call: LLMCall, messages: list[ChatMessage],
         kwargs["response_format"] = response_format
     info = activity.info()
     kwargs["extra_headers"] = {"X-Refinire-Activity": info.activity_id, "X-Refinire-Step": call.step}
-    completion = await _heartbeat_while(asyncio.ensure_future(CHAT.create(**kwargs)))
+    completion = await heartbeat_while(asyncio.ensure_future(CHAT.create(**kwargs)))
     text = (completion.choices[0].message.content or "") if completion.choices else ""
     u = completion.usage
     usage = Usage(model=completion.model or call.model, activity_attempt=info.attempt,
@@ -165,7 +165,7 @@ async def route_rules(inp: RuleInput) -> RuleOutput:
             f"Flows this worker knows: {_registry.known()!r}", type="StepNotInCode", non_retryable=True)
     for category, rule in rules.items():
         ctx = inp.context.model_copy(deep=True)
-        if await invoke(rule, call_kind(rule) or "data_ctx", inp.data, ctx, _POOL):
+        if await invoke(rule, call_kind(rule) or "data_ctx", inp.data, ctx, STEP_POOL):
             return RuleOutput(category=str(category))
     return RuleOutput(category=None)
 

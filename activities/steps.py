@@ -17,7 +17,7 @@ from refinire.steps import FunctionStep
 from workflows.io import DescribeFlowInput, DescribeFlowOutput, StepInput, StepOutput
 
 # Sync step code runs here, never on the worker's event loop: a blocking step stalls nothing else.
-_POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="refinire-step")
+STEP_POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="refinire-step")
 PAYLOAD_LIMIT = 2 * 1024 * 1024
 
 
@@ -35,7 +35,7 @@ def _jsonable(value: Any, where: str, flow: str, step: str) -> Any:
             "pydantic model.", "NotSerializable") from None
 
 
-async def _heartbeat_while(task: asyncio.Future) -> Any:
+async def heartbeat_while(task: asyncio.Future) -> Any:
     """Heartbeat while the step runs, so a dead worker is noticed after the heartbeat timeout
     rather than the step's whole start-to-close timeout."""
     info = activity.info()
@@ -65,11 +65,11 @@ async def run_step(inp: StepInput) -> StepOutput:
     try:
         if isinstance(step, FunctionStep):
             kind = call_kind(step.function) or "data_ctx"
-            work = asyncio.ensure_future(invoke(step.function, kind, inp.data, ctx, _POOL))
-            ctx = apply_output(ctx, await _heartbeat_while(work))
+            work = asyncio.ensure_future(invoke(step.function, kind, inp.data, ctx, STEP_POOL))
+            ctx = apply_output(ctx, await heartbeat_while(work))
         else:
             work = asyncio.ensure_future(step.run_async(inp.data, ctx))
-            ctx = await _heartbeat_while(work)
+            ctx = await heartbeat_while(work)
             if not hasattr(ctx, "shared_state"):
                 raise _fatal(
                     f"Flow {inp.flow_name!r}: step {where!r} ({type(step).__name__}.run_async) returned "
