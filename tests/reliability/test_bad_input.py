@@ -92,3 +92,19 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+async def test_malformed_structured_output_fails_naming_the_step_after_bounded_retries(client, model):
+    from refinire import RefinireAgent, RetrySpec
+
+    model.script("a draft", "score: great!", "score: great!")
+    flow = Flow(steps=RefinireAgent("judged", "Write", "Score it", model="m-test"), name="rel-bad-json",
+                retry=RetrySpec(max_attempts=2, initial_interval_s=0.1))
+    with pytest.raises(FlowExecutionError) as err:
+        await flow.run("q")
+    e = err.value
+    assert e.cause_type == "BadStructuredOutput" and e.step == "judged"
+    assert "did not return the Evaluation JSON" in str(e) and "'score: great!'" in str(e)
+    assert "Use a model that supports structured output" in str(e)
+    assert (await client.get_workflow_handle(e.run_id).describe()).status.name == "FAILED"
+    assert [r.activity for r in model.requests] == ["judged#1.gen1", "judged#1.eval1", "judged#1.eval1"]
