@@ -60,15 +60,16 @@ async def run_step(inp: StepInput) -> StepOutput:
             "that step; deploy code that has it, or rerun the run from another step. "
             f"Flows this worker knows: {_registry.known()!r}", "StepNotInCode")
     ctx = inp.context
+    data = ctx.result
     ctx.next_label = None
     ctx.finished = False
     try:
         if isinstance(step, FunctionStep):
             kind = call_kind(step.function) or "data_ctx"
-            work = asyncio.ensure_future(invoke(step.function, kind, inp.data, ctx, STEP_POOL))
+            work = asyncio.ensure_future(invoke(step.function, kind, data, ctx, STEP_POOL))
             ctx = apply_output(ctx, await heartbeat_while(work))
         else:
-            work = asyncio.ensure_future(step.run_async(inp.data, ctx))
+            work = asyncio.ensure_future(step.run_async(data, ctx))
             ctx = await heartbeat_while(work)
             if not hasattr(ctx, "shared_state"):
                 raise _fatal(
@@ -80,7 +81,7 @@ async def run_step(inp: StepInput) -> StepOutput:
     ctx.result = _jsonable(ctx.result, "its output", inp.flow_name, where)
     for key, value in list(ctx.shared_state.items()):
         ctx.shared_state[key] = _jsonable(value, f"shared_state[{key!r}]", inp.flow_name, where)
-    out = StepOutput(output=ctx.result, context=ctx, route=route, finished=finished)
+    out = StepOutput(context=ctx, route=route, finished=finished)
     size = len(out.model_dump_json())
     if size > PAYLOAD_LIMIT:
         raise _fatal(

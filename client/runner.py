@@ -47,7 +47,7 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
     ctx = ctx.model_copy(deep=True) if ctx is not None else Context()
     if spec_flow is not None and ctx.trace_id is None:
         ctx.trace_id = spec_flow.trace_id
-    ctx.result = data
+    ctx.result = None  # the workflow sets it from FlowRun.input: the input travels once
     details = None
     if spec_flow is not None:
         try:

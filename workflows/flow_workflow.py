@@ -97,8 +97,7 @@ class FlowWorkflow:
         self._search_attributes = run.search_attributes
         spec = run.spec or await self._describe(run.flow_name)
         ctx = run.context
-        if ctx.result is None:
-            ctx.result = run.input
+        ctx.result = run.input
         ctx.finished = False
         current: str | None = run.start_at or spec.start
         if current not in spec.steps:
@@ -175,8 +174,7 @@ class FlowWorkflow:
         label = f"{key}/{step.name}" if branch else step.name
         return await call_activity(
             "refinire.run_step",
-            StepInput(flow_name=spec.name, step_key=key or step.key, branch=branch, data=ctx.result,
-                      context=ctx),
+            StepInput(flow_name=spec.name, step_key=key or step.key, branch=branch, context=ctx),
             StepOutput, flow=spec, options=step.options, step_key=key or step.key,
             step_name=step.name, activity_id=activity_id, summary=f"{label} · {step.kind}",
             branch=branch,
@@ -271,7 +269,7 @@ class FlowWorkflow:
                     return await self._step_activity(spec, b, sub, activity_id, branch=b.name, key=block.key)
                 out_ctx, _ = await agents.run_agent_kind(spec, b, sub, visit, self.waits,
                                                          parent=block.key)
-                return StepOutput(output=out_ctx.result, context=out_ctx)
+                return StepOutput(context=out_ctx)
 
         results = await asyncio.gather(*(branch(b) for b in block.branches), return_exceptions=True)
         return merge_branches(ctx, block, results, before, n_messages, n_usage)

@@ -41,15 +41,17 @@ class FlowResult(BaseModel):
 
 
 class StepInput(BaseModel):
+    """The step's data is ``context.result``: it travels once, inside the context."""
+
     flow_name: str
     step_key: str
     branch: str | None = None
-    data: Any = None
     context: Context
 
 
 class StepOutput(BaseModel):
-    output: Any = None
+    """The context after the step (its output is ``context.result``) and any routing it asked for."""
+
     context: Context
     route: str | None = None
     """A custom step's ``ctx.goto(key)``."""
