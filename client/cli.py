@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 from refinire.errors import FlowDefinitionError, FlowExecutionError
 
+from . import codec_server
+
 from .commands import (
     EXIT_FAILED,
     CLIError,
@@ -97,7 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp = command("search-attributes", cmd_search_attributes,
                  "Print the command that registers our search attributes on a cluster.")
     sp.add_argument("--namespace", default="default")
+
+    sp = command("codec-server", cmd_codec_server,
+                 "Serve the payload codec so the Temporal UI can decrypt runs (needs REFINIRE_PAYLOAD_KEY).")
+    codec_server.add_arguments(sp)
     return p
+
+
+def cmd_codec_server(args: argparse.Namespace) -> int:
+    from .codec import KEY_ENV, codec_from_env
+
+    if codec_from_env() is None:
+        raise CLIError(f"{KEY_ENV} is not set: the codec server needs the payload key to decrypt.")
+    codec_server.serve(args.port, host=args.host, origins=args.origins or codec_server.DEFAULT_ORIGINS)
+    return 0
 
 
 def _report(exc: BaseException) -> int:

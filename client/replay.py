@@ -152,8 +152,10 @@ def compare_decisions(record: recorded.RecordedRun) -> tuple[int, str, str] | No
 def _replayer() -> Replayer:
     from worker import _RUNNER
 
+    from .codec import data_converter
+
     return Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER,
-                    data_converter=pydantic_data_converter)
+                    data_converter=data_converter())
 
 
 async def replay_history(history: WorkflowHistory, modules: Iterable[str] = (),

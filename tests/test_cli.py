@@ -44,7 +44,7 @@ async def until(predicate, what: str, deadline_s: float = 20.0):
 
 
 @pytest.mark.parametrize("command", ["server", "worker", "run", "runs", "show", "replay", "rerun",
-                                     "answer", "cancel", "search-attributes"])
+                                     "answer", "cancel", "search-attributes", "codec-server"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main([command, "--help"])
