@@ -11,7 +11,6 @@ BASELINE_QUEUE = "bench.baseline"
 class BaselineRun(BaseModel):
     steps: int
     value: int = 0
-    local: bool = False
 
 
 class StepIn(BaseModel):

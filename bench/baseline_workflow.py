@@ -25,14 +25,9 @@ class BaselineWorkflow:
         policy = retry_policy(DEFAULT_RETRY)
         timeout = timedelta(seconds=DEFAULT_START_TO_CLOSE_S)
         for _ in range(run.steps):
-            if run.local:
-                out = await workflow.execute_local_activity(
-                    "bench.add_one", StepIn(value=value), result_type=StepOut,
-                    start_to_close_timeout=timeout, retry_policy=policy)
-            else:
-                out = await workflow.execute_activity(
-                    "bench.add_one", StepIn(value=value), result_type=StepOut,
-                    start_to_close_timeout=timeout, retry_policy=policy,
-                    heartbeat_timeout=timedelta(seconds=DEFAULT_HEARTBEAT_S))
+            out = await workflow.execute_activity(
+                "bench.add_one", StepIn(value=value), result_type=StepOut,
+                start_to_close_timeout=timeout, retry_policy=policy,
+                heartbeat_timeout=timedelta(seconds=DEFAULT_HEARTBEAT_S))
             value = out.value
         return StepOut(value=value)

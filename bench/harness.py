@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 import uuid
+from datetime import timedelta
 from typing import AsyncIterator
 
 from temporalio.client import Client
@@ -20,20 +21,15 @@ from bench.baseline_io import BASELINE_QUEUE, BASELINE_WORKFLOW, BaselineRun, St
 from bench.baseline_workflow import BaselineWorkflow
 from client.runner import start_run
 from refinire import Flow
-from worker import _RUNNER, build_worker
+from worker import _RUNNER
 
 
 def baseline_worker(client: Client) -> Worker:
     """Same runner (sandbox and passthrough list), converter, cache and sticky settings as ours."""
     return Worker(client, task_queue=BASELINE_QUEUE, workflows=[BaselineWorkflow],
                   activities=BASELINE_ACTIVITIES, workflow_runner=_RUNNER, max_cached_workflows=1000,
-                  sticky_queue_schedule_to_start_timeout=_seconds(3), graceful_shutdown_timeout=_seconds(0))
-
-
-def _seconds(n: float):
-    from datetime import timedelta
-
-    return timedelta(seconds=n)
+                  sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
+                  graceful_shutdown_timeout=timedelta(0))
 
 
 @contextlib.asynccontextmanager
@@ -57,10 +53,10 @@ async def ours(client: Client, flow: Flow, data: object = 0) -> tuple[float, str
     return time.perf_counter() - t0, handle.id
 
 
-async def baseline(client: Client, steps: int, *, local: bool = False) -> tuple[float, str]:
+async def baseline(client: Client, steps: int) -> tuple[float, str]:
     t0 = time.perf_counter()
     handle = await client.start_workflow(
-        BASELINE_WORKFLOW, BaselineRun(steps=steps, local=local), id=f"bench-baseline-{uuid.uuid4().hex[:12]}",
+        BASELINE_WORKFLOW, BaselineRun(steps=steps), id=f"bench-baseline-{uuid.uuid4().hex[:12]}",
         task_queue=BASELINE_QUEUE, result_type=StepOut)
     out = await handle.result()
     assert out.value == steps, out
