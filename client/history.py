@@ -75,7 +75,9 @@ async def trace_from_events(client: Client, run_id: str, events: list[HistoryEve
                     trace.spec = FlowSpec.model_validate(run["spec"])
         elif et == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
             fields = ev.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
-            if "FlowStep" in fields:
+            # Older runs marked every step with a FlowStep-only upsert; newer runs upsert FlowStep
+            # with FlowStatus where they settle (wait, fail, complete), which is not an entry.
+            if "FlowStep" in fields and "FlowStatus" not in fields:
                 marks.append(("enter", (await decode.one(fields["FlowStep"]), at)))
         elif et == EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
             memo = ev.workflow_properties_modified_event_attributes.upserted_memo.fields

@@ -3,6 +3,8 @@ trace registry ask, so they all agree on what a flow name and a status mean."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import AsyncIterator
@@ -93,7 +95,20 @@ async def iter_runs(client: Client, flow: str | None = None, status: str | None 
 
 async def list_runs(client: Client, flow: str | None = None, status: str | None = None,
                     limit: int | None = 20) -> list[RunRow]:
-    return [to_row(e) async for e in iter_runs(client, flow, status, limit)]
+    rows = [to_row(e) async for e in iter_runs(client, flow, status, limit)]
+    return [dataclasses.replace(r, step=await current_step(client, r.run_id))
+            if r.status == "running" and not r.step else r for r in rows]
+
+
+async def current_step(client: Client, run_id: str) -> str | None:
+    """A running run's step from its pending activity (id ``<key>#<visit>...``): runs mark
+    FlowStep only where they settle, to keep visibility writes off the per-step path."""
+    try:
+        desc = await client.get_workflow_handle(run_id).describe()
+    except Exception:
+        return None
+    pending = desc.raw_description.pending_activities
+    return pending[0].activity_id.split("#", 1)[0] if pending else None
 
 
 def _when(value: datetime) -> str:

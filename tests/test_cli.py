@@ -183,6 +183,12 @@ async def test_answer_reaches_a_waiting_run_and_cancel_stops_one(client, capsys)
     task = asyncio.create_task(cli.amain(["run", "flows.ops:asking", "--id", run_id]))
     pending = await until(lambda: question(run_id), "the run to ask")
     assert pending.question == "Your name?"
+    assert await cli.amain(["runs", "--status", "running", "--limit", "50"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if run_id in line)
+    assert " ask " in row  # a waiting run is findable at its step (FlowStep, FlowStatus=Waiting)
+    attrs = (await client.get_workflow_handle(run_id).describe()).typed_search_attributes
+    values = {p.key.name: p.value for p in attrs}
+    assert (values["FlowStatus"], values["FlowStep"]) == ("Waiting", "ask")
     assert await cli.amain(["answer", run_id, "Ada"]) == 0
     assert await task == 0
     out = capsys.readouterr().out
@@ -230,3 +236,25 @@ async def test_rerun_and_replay_of_local_activity_steps(log, capsys):
     assert await cli.amain(["rerun", old]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "L>fetch>enrich>fragile(fetched=True)>publish"
     assert lines(log) == ["fetch", "enrich", "fragile", "fragile", "publish"]
+
+
+async def test_runs_shows_the_step_a_running_run_is_in(client, tmp_path, monkeypatch, capsys):
+    from client.runner import start_run
+    from flows import durable
+    from worker import build_worker
+
+    monkeypatch.setenv("REFINIRE_TEST_LEDGER", str(tmp_path / "ledger"))
+    flow = durable.crash_flow
+    async with build_worker(client, flow):
+        handle = await start_run(client, flow.durable_name, flow, "x", None, rid("held"))
+        ledger = tmp_path / "ledger"
+
+        async def started() -> bool:
+            return ledger.exists() and "slow:start" in ledger.read_text()
+
+        await until(started, "the slow step to start")
+        assert await cli.amain(["runs", "--flow", flow.durable_name, "--status", "running"]) == 0
+        row = next(line for line in capsys.readouterr().out.splitlines() if handle.id in line)
+        assert " running " in row and " slow " in row
+        (tmp_path / "ledger.release").touch()
+        assert (await handle.result()).output == "x+first+slow+last"

@@ -123,7 +123,7 @@ async def test_a_fresh_history_replays_and_a_changed_condition_is_caught(client)
     assert result.replay_failure is not None
 
 
-if __name__ == "__main__":  # record a history for tests/histories: python tests/test_durability.py
+if __name__ == "__main__":  # record a history: python tests/test_durability.py NAME
     import asyncio
 
     async def record() -> None:
@@ -133,11 +133,12 @@ if __name__ == "__main__":  # record a history for tests/histories: python tests
         flow = durable.by_name_flow
         async with build_worker(client, flow):
             handle = await start_run(client, flow.durable_name, flow, "recorded", None,
-                                     "by_name_flow-recorded")
+                                     f"{name}-{time.time_ns()}")
             await handle.result()
         history = await client.get_workflow_handle(handle.id).fetch_history()
         HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / "by_name_flow.json").write_text(history.to_json())
-        print("recorded", HISTORIES / "by_name_flow.json", file=sys.stderr)
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
+        print("recorded", HISTORIES / f"{name}.json", file=sys.stderr)
 
+    name = sys.argv[1] if len(sys.argv) > 1 else "by_name_flow"
     asyncio.run(record())

@@ -67,6 +67,7 @@ class FlowWorkflow:
         self._current: str | None = None
         self._path: list[str] = []
         self._search_attributes = False
+        self._step_names: dict[str, str] = {}
         self.waits = agents.Waits()
 
     # Visibility -------------------------------------------------------------------------
@@ -103,10 +104,11 @@ class FlowWorkflow:
         if current not in spec.steps:
             raise _fail(f"Flow {spec.name!r} has no step {current!r} to start at. "
                         f"Known steps: {list(spec.steps)!r}", "UnknownStep", step=current)
+        self.waits.search_attributes = run.search_attributes
         try:
             return await self._interpret(spec, ctx, current)
         except ApplicationError:
-            self._upsert_status("Failed")
+            self._upsert_state("Failed")
             raise
 
     async def _interpret(self, spec: FlowSpec, ctx: Context, current: str | None) -> FlowResult:
@@ -131,14 +133,14 @@ class FlowWorkflow:
             ctx.span_history.append({"step_name": step.name, "key": step.key, "status": "completed"})
             ctx.next_label = current
         ctx.finished = True
+        self._upsert_state("Completed")
         ctx.current_step = None
         self._current = None
-        self._upsert_status("Completed")
         return FlowResult(output=ctx.result, context=ctx, path=self._path)
 
-    def _upsert_status(self, status: str) -> None:
+    def _upsert_state(self, status: str) -> None:
         if self._search_attributes:
-            search.upsert_status(status)
+            search.upsert_state(status, self._step_names.get(self._current or ""))
 
     async def _describe(self, flow_name: str) -> FlowSpec:
         out = await workflow.execute_local_activity(
@@ -151,9 +153,8 @@ class FlowWorkflow:
         self._current = step.key
         self._path.append(step.key)
         ctx.current_step = step.name
+        self._step_names[step.key] = step.name
         workflow.set_current_details(f"Step **{step.name}** ({step.kind}), visit {visit}")
-        if self._search_attributes:
-            search.upsert_step(step.name)
 
     async def _run_step(self, spec: FlowSpec, step: StepSpec, ctx: Context,
                         visit: int) -> tuple[Context, str | None]:

@@ -15,9 +15,15 @@ FLOW_STATUS = SearchAttributeKey.for_keyword("FlowStatus")
 ALL = (FLOW_NAME, FLOW_STEP, FLOW_STATUS)
 
 
-def upsert_step(step_name: str) -> None:
-    workflow.upsert_search_attributes([FLOW_STEP.value_set(step_name)])
+def upsert_state(status: str, step_name: str | None) -> None:
+    """One upsert (one history event, one visibility write) for where the run is and how it is.
 
-
-def upsert_status(status: str) -> None:
-    workflow.upsert_search_attributes([FLOW_STATUS.value_set(status)])
+    Called when a run settles somewhere an operator may search for it: waiting for an answer,
+    failed at a step, completed. Not on every step: each upsert is a visibility write, and per-step
+    upserts cost a quarter of the throughput on the dev server (see docs/benchmarks.md). The step
+    a running run is in is in its current details and its pending activity.
+    """
+    updates = [FLOW_STATUS.value_set(status)]
+    if step_name:
+        updates.append(FLOW_STEP.value_set(step_name))
+    workflow.upsert_search_attributes(updates)

@@ -13,6 +13,8 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from . import search
+
 
 class PendingQuestion(BaseModel):
     step: str
@@ -49,6 +51,7 @@ class Waits:
     def __init__(self) -> None:
         self.pending: PendingQuestion | None = None
         self._answer: str | None = None
+        self.search_attributes = False
 
     def validate(self, answer: Answer) -> None:
         pending = self.pending
@@ -78,6 +81,8 @@ class Waits:
         self.pending = PendingQuestion(step=step_key, name=step_name, question=question, kind=kind,
                                        turn=turn, asked_at=workflow.now().isoformat(), timeout_s=timeout_s)
         workflow.set_current_details(f"Step **{step_name}** is waiting for an answer: {question}")
+        if self.search_attributes:
+            search.upsert_state("Waiting", step_name)
         try:
             await workflow.wait_condition(
                 lambda: self._answer is not None,
@@ -89,5 +94,7 @@ class Waits:
             return None
         finally:
             workflow.set_current_details(f"Step **{step_name}** ({kind}), answered or timed out")
+            if self.search_attributes:
+                search.upsert_state("Running", step_name)
         text, self._answer = self._answer, None
         return text
