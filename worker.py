@@ -33,7 +33,8 @@ __all__ = ["build_worker", "flows_in_modules", "main", "serve"]
 _RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "refinire", "pydantic", "pydantic_core",
-        "workflows.agents", "workflows.search", "workflows.io", "workflows.runtime")
+        "workflows.agents", "workflows.agent_io", "workflows.io", "workflows.parallel",
+        "workflows.runtime", "workflows.search", "workflows.waits")
 )
 
 
