@@ -156,13 +156,10 @@ async def clarify(inp: ClarifyInput) -> ClarifyOutput:
 @activity.defn(name="refinire.route_rules")
 async def route_rules(inp: RuleInput) -> RuleOutput:
     """Runs ``classification_rules`` in order: the first rule returning true names the category."""
-    flow = _registry.get(inp.flow_name)
-    step = flow.step_object(inp.step_key) if flow else None
-    rules = getattr(step, "classification_rules", None)
+    rules = getattr(_registry.live_step(inp.flow_name, inp.step_key), "classification_rules", None)
     if rules is None:
-        raise ApplicationError(
-            f"Flow {inp.flow_name!r}: this worker's code has no rule router {inp.step_key!r}. "
-            f"Flows this worker knows: {_registry.known()!r}", type="StepNotInCode", non_retryable=True)
+        raise ApplicationError(_registry.not_in_code(inp.flow_name, inp.step_key, "rule router"),
+                               type="StepNotInCode", non_retryable=True)
     for category, rule in rules.items():
         ctx = inp.context.model_copy(deep=True)
         if await invoke(rule, call_kind(rule) or "data_ctx", inp.data, ctx, STEP_POOL):

@@ -51,14 +51,10 @@ async def heartbeat_while(task: asyncio.Future) -> Any:
 
 @activity.defn(name="refinire.run_step")
 async def run_step(inp: StepInput) -> StepOutput:
-    flow = _registry.get(inp.flow_name)
     where = f"{inp.step_key}/{inp.branch}" if inp.branch else inp.step_key
-    step = flow.step_object(inp.step_key, inp.branch) if flow else None
+    step = _registry.live_step(inp.flow_name, inp.step_key, inp.branch)
     if step is None:
-        raise _fatal(
-            f"Flow {inp.flow_name!r}: this worker's code has no step {where!r}. The run started with "
-            "that step; deploy code that has it, or rerun the run from another step. "
-            f"Flows this worker knows: {_registry.known()!r}", "StepNotInCode")
+        raise _fatal(_registry.not_in_code(inp.flow_name, where), "StepNotInCode")
     ctx = inp.context
     data = ctx.result
     ctx.next_label = None

@@ -183,15 +183,10 @@ class FlowWorkflow:
 
     # Conditions and routes run here, from the context ---------------------------------
     def _decide(self, spec: FlowSpec, step: ConditionSpec, ctx: Context) -> str:
-        flow = _registry.get(spec.name)
-        live = flow.step_object(step.key) if flow else None
-        condition = getattr(live, "condition", None)
+        condition = getattr(_registry.live_step(spec.name, step.key), "condition", None)
         if condition is None:
-            raise _fail(
-                f"Flow {spec.name!r}: this worker's code has no condition for step {step.key!r}. "
-                f"The run started with that step; deploy code that has it, or rerun the run. "
-                f"Flows this worker knows: {_registry.known()!r}",
-                "StepNotInCode", step=step.key)
+            raise _fail(_registry.not_in_code(spec.name, step.key, "condition for step"),
+                         "StepNotInCode", step=step.key)
         try:
             value = condition(ctx)
         except Exception as exc:
