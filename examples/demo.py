@@ -10,6 +10,7 @@ import asyncio
 import os
 
 from examples import guide_basics
+from refinire import FlowExecutionError
 
 
 def _link(result) -> str:
@@ -42,7 +43,10 @@ async def main() -> None:
             print("Agent flows: examples.guide_agents is not available in this build.")
         else:
             print("§2.1 Agent flow (model from OPENAI_BASE_URL / OPENAI_API_KEY)")
-            result = await guide_agents.agent_flow.run("What are the features of Python?")
+            try:
+                result = await guide_agents.agent_flow.run("What are the features of Python?")
+            except FlowExecutionError as err:
+                raise SystemExit(f"  The agent flow failed: {err}")
             print(f"  {result}")
             print(_link(result))
     else:
