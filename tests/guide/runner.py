@@ -64,3 +64,34 @@ def expected_output(section: str) -> str:
     part = next(p for p in re.split(r"^### ", text, flags=re.M) if p.startswith(section + " "))
     after = part.split("**Expected Output:**", 1)[1]
     return re.search(r"```\n(.*?)```", after, flags=re.S).group(1).rstrip("\n")
+
+
+def run_section_in_thread(section: str) -> dict[str, Any]:
+    """For sections that call ``asyncio.run`` at top level, as a script does: they need a thread
+    with no running event loop."""
+    import asyncio
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        ns: dict[str, Any] = {"__name__": f"guide_{section.replace('.', '_')}"}
+        try:
+            exec(PRELUDE, ns)
+            for block in section_blocks(section):
+                code = compile(block, "<flow_guide>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+                result = eval(code, ns)
+                if result is not None and hasattr(result, "__await__"):
+                    asyncio.run(result)
+            box["ns"] = ns
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"guide-{section}")
+    thread.start()
+    thread.join(120)
+    if thread.is_alive():
+        raise TimeoutError(f"guide section {section} did not finish within 120 s")
+    if "error" in box:
+        raise box["error"]
+    return box["ns"]
