@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import importlib
 import os
+import signal
 import sys
 from datetime import timedelta
 from typing import Iterable, Sequence
@@ -87,15 +88,32 @@ def flows_in_modules(modules: Iterable[str]) -> dict[str, Flow]:
     return found
 
 
-async def serve(modules: Sequence[str], client: Client | None = None) -> None:
+async def serve(modules: Sequence[str], client: Client | None = None, *,
+                graceful_shutdown_s: float = 30.0) -> None:
+    """Serve until SIGTERM or SIGINT, then stop polling and let running steps finish (up to
+    ``graceful_shutdown_s``) so a deploy or ``docker stop`` does not re-run them elsewhere."""
     from client.connect import connect
 
     client = client or await connect()
     flows = flows_in_modules(modules)
-    workers = [build_worker(client, flow) for flow in flows.values()]
+    workers = [build_worker(client, flow, graceful_shutdown_s=graceful_shutdown_s)
+               for flow in flows.values()]
     for name in flows:
         print(f"serving {name!r} on task queue {task_queue_for(name)!r}", flush=True)
-    await asyncio.gather(*(w.run() for w in workers))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    running = asyncio.gather(*(w.run() for w in workers))
+    waiter = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({running, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if running.done():
+        waiter.cancel()
+        await running  # a worker failed: raise its error
+        return
+    print(f"stopping: finishing running steps (up to {graceful_shutdown_s:g} s)", flush=True)
+    await asyncio.gather(*(w.shutdown() for w in workers))
+    await running
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,6 +123,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="serve Prometheus metrics on this port (/metrics)")
     parser.add_argument("--console-tracing", action="store_true",
                         help="print one line per step start and finish")
+    parser.add_argument("--graceful-shutdown", type=float, default=30.0, metavar="SECONDS",
+                        help="on SIGTERM/SIGINT, how long running steps may take to finish (default 30)")
     parser.add_argument("--otel", action="store_true",
                         help="OpenTelemetry spans through temporalio's TracingInterceptor (needs [otel])")
 
@@ -137,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     modules = prepare(args)
     try:
-        asyncio.run(serve(modules))
+        asyncio.run(serve(modules, graceful_shutdown_s=args.graceful_shutdown))
     except KeyboardInterrupt:
         pass
 

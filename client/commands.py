@@ -72,7 +72,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     import_flows(modules)
     try:
-        asyncio.run(worker.serve(modules))
+        asyncio.run(worker.serve(modules, graceful_shutdown_s=args.graceful_shutdown))
     except KeyboardInterrupt:
         pass
     return 0

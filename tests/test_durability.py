@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -57,6 +58,25 @@ async def test_a_client_starts_a_flow_by_name_and_a_worker_elsewhere_runs_it(cli
         procs.stop(worker)
     assert result.output == "long <abcdef>"
     assert result.path == ["prep", "check", "long"]
+
+
+async def test_sigterm_lets_the_running_step_finish_instead_of_running_it_again(
+        client, ledger, tmp_path):
+    worker = procs.start_worker(["flows.durable"], tmp_path / "w1.log")
+    try:
+        handle = await start_run(client, durable.crash_flow.durable_name, durable.crash_flow, "in",
+                                 None, f"drain-{time.time_ns()}")
+        procs.wait_for(lambda: "slow:start" in procs.lines(ledger), "the slow step to start")
+        worker.send_signal(signal.SIGTERM)
+        procs.wait_for(lambda: "stopping" in (tmp_path / "w1.log").read_text(), "the worker to drain")
+        Path(str(ledger) + ".release").touch()
+        assert worker.wait(30) == 0  # finished the step, reported it, exited cleanly
+        worker = procs.start_worker(["flows.durable"], tmp_path / "w2.log")
+        result = await handle.result()
+    finally:
+        procs.stop(worker)
+    assert result.output == "in+first+slow+last"
+    assert procs.lines(ledger).count("slow:start") == 1  # drained, not re-run elsewhere
 
 
 SCRIPT = """
