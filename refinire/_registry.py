@@ -13,8 +13,15 @@ if TYPE_CHECKING:
 _FLOWS: dict[str, "Flow"] = {}
 
 
-def register(name: str, flow: "Flow") -> None:
+def register(name: str, flow: "Flow", *, unique: bool = False) -> str:
+    """Register ``flow`` under ``name``; with ``unique``, a name held by another flow gets a suffix."""
+    if unique:
+        base, n = name, 1
+        while _FLOWS.get(name) not in (None, flow):
+            n += 1
+            name = f"{base}-{n}"
     _FLOWS[name] = flow
+    return name
 
 
 def get(name: str) -> "Flow | None":

@@ -44,6 +44,7 @@ class Flow:
         self.name = name
         self._module: str | None = sys._getframe(1).f_globals.get("__name__")
         self._variable: str | None = None
+        self._registered_name: str | None = None
         self._error_handler: ErrorHandler | None = None
         self.max_steps = max_steps
         self.steps = steps if steps is not None else start
@@ -72,9 +73,12 @@ class Flow:
         The variable is the module-level name the flow is bound to, found once it exists; the hash
         covers the module, the graph and the step functions, so it is the same in every process
         running the same code and differs between unrelated flows that share a variable name.
+        Once registered, the name this process registered it under (see ``register``).
         """
         if self.name:
             return self.name
+        if self._registered_name:
+            return self._registered_name
         if self._variable is None:
             module = sys.modules.get(self._module or "")
             for var, value in vars(module).items() if module else ():
@@ -192,9 +196,17 @@ class Flow:
         return show(self, format=format, include_history=include_history, run_id=run_id)
 
     def register(self) -> str:
-        """Make this process able to execute the flow; returns its durable name."""
-        _registry.register(self.durable_name, self)
-        return self.durable_name
+        """Make this process able to execute the flow; returns its durable name.
+
+        Two unnamed flows can look alike to the hash (a factory whose lambdas capture different
+        values): the second one registered in a process gets ``-2`` appended, so neither ever runs
+        the other's code. The order is the program's, so a restarted script gets the same names.
+        """
+        if self._registered_name and _registry.get(self._registered_name) is self:
+            return self._registered_name
+        name = self.durable_name
+        self._registered_name = _registry.register(name, self, unique=not self.name)
+        return self._registered_name
 
     def __repr__(self) -> str:
         return f"Flow({self.durable_name!r}, steps={list(self._steps)!r})"

@@ -274,3 +274,13 @@ async def test_local_activity_steps_fail_like_regular_ones():
     assert (err.value.step, err.value.cause_type) == ("fragile", "ZeroDivisionError")
     flow.set_error_handler(lambda e, ctx: Flow.END)
     assert await flow.run(5) == 5
+
+
+async def test_look_alike_flows_from_a_factory_never_run_each_others_code():
+    def make(n):
+        return Flow(steps=[FunctionStep("add", lambda d, c: d + n)])  # same graph, same qualname
+
+    one, ten = make(1), make(10)
+    results = await asyncio.gather(one.run(0), ten.run(0), one.run(5), ten.run(5))
+    assert results == [1, 10, 6, 15]
+    assert one.durable_name != ten.durable_name
