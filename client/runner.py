@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import (
@@ -25,6 +25,9 @@ from workflows.search import FLOW_NAME, FLOW_STATUS
 
 from .connect import connect, search_attributes_ready, ui_url
 from .host import hosting
+
+if TYPE_CHECKING:
+    from .handle import RunHandle
 
 
 def new_run_id(flow_name: str) -> str:
