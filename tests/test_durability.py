@@ -29,13 +29,19 @@ def ledger(tmp_path, monkeypatch):
     return path
 
 
+async def _in_slow_step(client, ledger, tmp_path, tag: str):
+    """A worker subprocess, and a crash_flow run that it is executing the slow step of."""
+    worker = procs.start_worker(["flows.durable"], tmp_path / "w1.log")
+    handle = await start_run(client, durable.crash_flow.durable_name, durable.crash_flow, "in",
+                             None, f"{tag}-{time.time_ns()}")
+    procs.wait_for(lambda: "slow:start" in procs.lines(ledger), "the slow step to start")
+    return worker, handle
+
+
 async def test_worker_killed_mid_step_and_a_new_worker_finishes_without_redoing_steps(
         client, ledger, tmp_path):
-    worker = procs.start_worker(["flows.durable"], tmp_path / "w1.log")
+    worker, handle = await _in_slow_step(client, ledger, tmp_path, "crash")
     try:
-        handle = await start_run(client, durable.crash_flow.durable_name, durable.crash_flow, "in",
-                                 None, f"crash-{time.time_ns()}")
-        procs.wait_for(lambda: "slow:start" in procs.lines(ledger), "the slow step to start")
         procs.kill(worker)
         worker = procs.start_worker(["flows.durable"], tmp_path / "w2.log")
         Path(str(ledger) + ".release").touch()
@@ -62,11 +68,8 @@ async def test_a_client_starts_a_flow_by_name_and_a_worker_elsewhere_runs_it(cli
 
 async def test_sigterm_lets_the_running_step_finish_instead_of_running_it_again(
         client, ledger, tmp_path):
-    worker = procs.start_worker(["flows.durable"], tmp_path / "w1.log")
+    worker, handle = await _in_slow_step(client, ledger, tmp_path, "drain")
     try:
-        handle = await start_run(client, durable.crash_flow.durable_name, durable.crash_flow, "in",
-                                 None, f"drain-{time.time_ns()}")
-        procs.wait_for(lambda: "slow:start" in procs.lines(ledger), "the slow step to start")
         worker.send_signal(signal.SIGTERM)
         procs.wait_for(lambda: "stopping" in (tmp_path / "w1.log").read_text(), "the worker to drain")
         Path(str(ledger) + ".release").touch()
