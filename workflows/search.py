@@ -12,7 +12,6 @@ from temporalio.common import SearchAttributeKey
 FLOW_NAME = SearchAttributeKey.for_keyword("FlowName")
 FLOW_STEP = SearchAttributeKey.for_keyword("FlowStep")
 FLOW_STATUS = SearchAttributeKey.for_keyword("FlowStatus")
-ALL = (FLOW_NAME, FLOW_STEP, FLOW_STATUS)
 
 
 def upsert_state(status: str, step_name: str | None) -> None:
