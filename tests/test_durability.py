@@ -1,15 +1,15 @@
-"""Crashes and replays: killed workers and scripts, Temporal's Replayer over recorded histories."""
+"""Crashes and replays: killed workers and scripts, Temporal's Replayer over a fresh history.
+
+The recorded histories (tests/histories/) are replayed by tests/test_replay_corpus.py.
+"""
 
 from __future__ import annotations
 
-import json
 import signal
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
@@ -18,8 +18,6 @@ from client.runner import start_run
 from flows import durable
 from workflows.flow_workflow import FlowWorkflow
 from worker import _RUNNER, build_worker
-
-HISTORIES = Path(__file__).parent / "histories"
 
 
 @pytest.fixture
@@ -116,18 +114,6 @@ async def test_flows_run_with_workflow_caching_off(client):
     assert result.output == "long <xyzxyz>"
 
 
-async def test_recorded_histories_replay_with_the_current_code():
-    """Histories recorded by earlier versions (tests/histories) must replay: the deploy gate."""
-    durable.by_name_flow.register()
-    files = sorted(HISTORIES.glob("*.json"))
-    assert files, "no recorded histories"
-    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER,
-                        data_converter=pydantic_data_converter)
-    for path in files:
-        history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
-        await replayer.replay_workflow(history)
-
-
 async def test_a_fresh_history_replays_and_a_changed_condition_is_caught(client):
     flow = durable.by_name_flow
     async with build_worker(client, flow):
@@ -144,24 +130,3 @@ async def test_a_fresh_history_replays_and_a_changed_condition_is_caught(client)
     finally:
         flow._steps["check"].condition = original
     assert result.replay_failure is not None
-
-
-if __name__ == "__main__":  # record a history: python tests/test_durability.py NAME
-    import asyncio
-
-    async def record() -> None:
-        from client.connect import connect
-
-        client = await connect()
-        flow = durable.by_name_flow
-        async with build_worker(client, flow):
-            handle = await start_run(client, flow.durable_name, flow, "recorded", None,
-                                     f"{name}-{time.time_ns()}")
-            await handle.result()
-        history = await client.get_workflow_handle(handle.id).fetch_history()
-        HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
-        print("recorded", HISTORIES / f"{name}.json", file=sys.stderr)
-
-    name = sys.argv[1] if len(sys.argv) > 1 else "by_name_flow"
-    asyncio.run(record())
