@@ -11,6 +11,7 @@ input), never by re-recording the history (DESIGN.md rule 10).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,8 @@ def test_the_newest_version_covers_every_required_case():
     missing = [c for c in REQUIRED_CASES if c not in recorded]
     assert not missing, (f"{newest.name} lacks histories for {missing}: record them with "
                          f"`python tests/histories/record.py {newest.name} {' '.join(missing)}`")
-    assert set(REQUIRED_CASES) <= set(corpus.CASES), "every required case has a flow in tests/flows/corpus.py"
+    assert set(REQUIRED_CASES) == set(corpus.CASES), (
+        "REQUIRED_CASES and tests/flows/corpus.py CASES must list the same cases")
 
 
 def test_the_sealed_history_is_sealed_and_needs_the_key():
@@ -119,3 +121,23 @@ async def test_the_gate_catches_a_changed_condition(monkeypatch):
     assert result.replay_failure is not None
     assert "Nondeterminism" in str(result.replay_failure)
     assert "adult" in str(result.replay_failure) and "minor" in str(result.replay_failure)
+
+
+def _recorder():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("corpus_record", HISTORIES / "record.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_recorder_refuses_to_overwrite_a_recorded_history(capsys):
+    record = _recorder()
+    assert set(record.DRIVE) == set(corpus.CASES)
+    before = (HISTORIES / "0.1.0" / "function.json").read_bytes()
+    assert record.main(["0.1.0", "function"]) == 1  # refuses before starting any server
+    assert "Refusing to overwrite" in capsys.readouterr().err
+    assert (HISTORIES / "0.1.0" / "function.json").read_bytes() == before
+    assert record.main(["0.1.0", "no_such_case"]) == 2

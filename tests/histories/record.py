@@ -185,10 +185,6 @@ async def record(version: str, names: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import logging
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("temporalio.activity").setLevel(logging.ERROR)  # the failing cases fail on purpose
     parser = argparse.ArgumentParser(prog="record.py", description=__doc__.splitlines()[0])
     parser.add_argument("version", help="the version recording, e.g. 0.1.0 (the pyproject version)")
     parser.add_argument("cases", nargs="*", metavar="CASE", help=f"default: all of {sorted(CASES)}")
@@ -209,4 +205,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("temporalio.activity").setLevel(logging.ERROR)  # the failing cases fail on purpose
     sys.exit(main())
