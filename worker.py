@@ -34,8 +34,9 @@ __all__ = ["build_worker", "flows_in_modules", "main", "serve"]
 _RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "refinire", "pydantic", "pydantic_core",
-        "workflows.agents", "workflows.agent_io", "workflows.io", "workflows.parallel",
-        "workflows.runtime", "workflows.search", "workflows.waits")
+        "workflows.agents", "workflows.agent_io", "workflows.delta", "workflows.io",
+        "workflows.limits", "workflows.parallel", "workflows.runtime", "workflows.search",
+        "workflows.waits")
 )
 
 

@@ -18,6 +18,7 @@ from activities.llm_client import OpenAIChat
 from activities.steps import STEP_POOL, heartbeat_while
 from refinire import _registry
 from refinire._call import call_kind, invoke
+from workflows.delta import unpack
 from workflows.agent_io import (
     ChatMessage,
     ClarifyInput,
@@ -160,6 +161,7 @@ async def route_rules(inp: RuleInput) -> RuleOutput:
     if rules is None:
         raise ApplicationError(_registry.not_in_code(inp.flow_name, inp.step_key, "rule router"),
                                type="StepNotInCode", non_retryable=True)
+    unpack(inp.context, inp.views)
     for category, rule in rules.items():
         ctx = inp.context.model_copy(deep=True)
         if await invoke(rule, call_kind(rule) or "data_ctx", inp.data, ctx, STEP_POOL):

@@ -14,6 +14,7 @@ from refinire import _registry
 from refinire._call import apply_output, call_kind, invoke
 from refinire.errors import NonRetryableError
 from refinire.steps import FunctionStep
+from workflows.delta import Snapshot, unpack
 from workflows.io import DescribeFlowInput, DescribeFlowOutput, StepInput, StepOutput
 
 # Sync step code runs here, never on the worker's event loop: a blocking step stalls nothing else.
@@ -55,10 +56,12 @@ async def run_step(inp: StepInput) -> StepOutput:
     step = _registry.live_step(inp.flow_name, inp.step_key, inp.branch)
     if step is None:
         raise _fatal(_registry.not_in_code(inp.flow_name, where), "StepNotInCode")
-    ctx = inp.context
+    ctx = unpack(inp.context, inp.views)
     data = ctx.result
     ctx.next_label = None
     ctx.finished = False
+    before_routing = (ctx.next_label, ctx.finished)
+    before = Snapshot(ctx)
     try:
         if isinstance(step, FunctionStep):
             kind = call_kind(step.function) or "data_ctx"
@@ -77,11 +80,13 @@ async def run_step(inp: StepInput) -> StepOutput:
     ctx.result = _jsonable(ctx.result, "its output", inp.flow_name, where)
     for key, value in list(ctx.shared_state.items()):
         ctx.shared_state[key] = _jsonable(value, f"shared_state[{key!r}]", inp.flow_name, where)
-    out = StepOutput(context=ctx, route=route, finished=finished)
+    ctx.next_label, ctx.finished = before_routing
+    out = StepOutput(delta=before.delta(ctx), route=route, finished=finished)
     size = len(out.model_dump_json())
+    out.size = size
     if size > PAYLOAD_LIMIT:
         raise _fatal(
-            f"Flow {inp.flow_name!r}: step {where!r} produced {size:,} bytes of output and context, over "
+            f"Flow {inp.flow_name!r}: step {where!r} produced {size:,} bytes of changes to the context, over "
             f"Temporal's {PAYLOAD_LIMIT:,}-byte payload limit. Store large data elsewhere (a file, a "
             "bucket) and pass a reference.", "PayloadTooLarge")
     return out

@@ -75,14 +75,16 @@ class RunHandle:
 
     def to_result(self, outcome: FlowResult) -> RunResult:
         from .connect import ui_url
+        from .runner import final_context, whole_run_ledgers
 
-        final = outcome.context
+        final = final_context(outcome)
         if self._ctx is not None:
             for field in type(self._ctx).model_fields:
                 setattr(self._ctx, field, getattr(final, field))
         self.flow.context = final
         result = RunResult(outcome.output, final, run_id=self.id, flow_name=self.flow.durable_name,
-                           ui_url=ui_url(self.client, self.id), path=outcome.path)
+                           ui_url=ui_url(self.client, self.id), path=outcome.path,
+                           rebuild=whole_run_ledgers(self.id) if outcome.continuation else None)
         self.flow.last_result = result
         return result
 

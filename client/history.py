@@ -20,8 +20,9 @@ from refinire._trace import ActivityTrace, Decision, RunTrace
 from refinire.spec import FlowSpec
 
 from ._history_steps import assemble
+from .chain import fetch_chain
 
-__all__ = ["load_run", "render_run", "trace_from_events"]
+__all__ = ["ledgers", "load_run", "render_run", "trace_from_events"]
 
 _CLOSED = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "Completed",
@@ -38,16 +39,33 @@ async def load_run(client: Client, run_id: str) -> RunTrace:
     """The run's trace. ``run_id`` is the workflow id (what ``flow.run`` reports as ``run_id``)."""
     handle = client.get_workflow_handle(run_id)
     try:
-        history = await handle.fetch_history()
+        chain = await fetch_chain(client, run_id)
     except Exception as exc:
         raise LookupError(
             f"Cannot read the history of run {run_id!r} in namespace {client.namespace!r}: {exc}. "
             "Check the run id (`refinire-flow runs` lists them) and TEMPORAL_ADDRESS/TEMPORAL_NAMESPACE."
         ) from None
-    trace = await trace_from_events(client, run_id, list(history.events))
+    trace = await trace_from_events(client, run_id, [list(h.events) for h in chain])
     if trace.status == "Running":
         await _add_pending(handle, trace)
     return trace
+
+
+def ledgers(trace: RunTrace) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A whole run's ``span_history`` and ``usage``, rebuilt from its history (every Temporal run
+    of its chain): what a long run's result answers, since the workflow keeps neither across runs."""
+    spans: list[dict[str, Any]] = []
+    usage: list[dict[str, Any]] = []
+    for step in trace.steps:
+        if step.status not in ("completed", "retried"):
+            continue
+        spans.append({"step_name": step.name, "key": step.key, "status": "completed"})
+        for part in [step, *step.branches]:
+            for act in part.activities:
+                if act.usage:
+                    usage.append({"step": part.name, "key": step.key, "kind": act.activity_type,
+                                  "attempt": act.attempt, **act.usage})
+    return spans, usage
 
 
 async def render_run(client: Client, run_id: str, format: str = "text") -> str:
@@ -55,16 +73,30 @@ async def render_run(client: Client, run_id: str, format: str = "text") -> str:
     return render_trace(await load_run(client, run_id), format)
 
 
-async def trace_from_events(client: Client, run_id: str, events: list[HistoryEvent]) -> RunTrace:
+async def trace_from_events(client: Client, run_id: str,
+                            events: list[HistoryEvent] | list[list[HistoryEvent]]) -> RunTrace:
+    """The trace of a run from its events: one list, or one list per Temporal run of its chain."""
+    chain: list[list[HistoryEvent]] = events if events and isinstance(events[0], list) else [events]  # type: ignore[list-item,assignment]
     decode = _Decoder(client)
     trace = RunTrace(run_id=run_id)
     marks: list[tuple[str, Any]] = []
-    by_scheduled: dict[int, ActivityTrace] = {}
     inputs: dict[str, Any] = {}
+    for i, run_events in enumerate(chain):
+        await _read_run(decode, trace, run_events, marks, inputs, first=i == 0)
+    trace.continuations = len(chain) - 1
+    assemble(trace, marks, inputs)
+    return trace
+
+
+async def _read_run(decode: "_Decoder", trace: RunTrace, events: list[HistoryEvent],
+                    marks: list[tuple[str, Any]], inputs: dict[str, Any], *, first: bool) -> None:
+    by_scheduled: dict[int, ActivityTrace] = {}
     for ev in events:
         at = ev.event_time.ToDatetime(tzinfo=timezone.utc)
         et = ev.event_type
-        if et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        if et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED and not first:
+            trace.status, trace.closed_at = "Running", None
+        elif et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
             a = ev.workflow_execution_started_event_attributes
             trace.temporal_run_id = a.original_execution_run_id
             trace.started_at = at
@@ -124,8 +156,6 @@ async def trace_from_events(client: Client, run_id: str, events: list[HistoryEve
             trace.status = _CLOSED[et]
             trace.closed_at = at
             await _closed(decode, ev, trace)
-    assemble(trace, marks, inputs)
-    return trace
 
 
 _ACTIVITY_CLOSE = {

@@ -9,12 +9,15 @@ from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
-from temporalio.converter import PayloadConverter
+from temporalio.converter import DataConverter, PayloadConverter
 
 from refinire.context import Context
 from refinire.errors import FlowExecutionError
 from refinire.spec import FlowSpec
+from workflows.delta import ContextDelta, Views, apply, unpack
 from workflows.io import DescribeFlowOutput, FlowRun
+
+from .chain import fetch_chain
 
 DECISION_PREFIX = "decision:"
 
@@ -26,12 +29,14 @@ class StepEvent:
     event_id: int
     kind: str
     """``activity`` (scheduled: ``context`` is the step's input), ``completed`` (``context`` is
-    the step's output) or ``decision`` (a branch taken: ``value``)."""
+    the step's output, or ``delta`` what it changed), ``decision`` (a branch taken: ``value``) or
+    ``continued`` (a new Temporal run of the chain begins: ``context`` is exact there)."""
     step_key: str
     branch: str | None = None
     context: Context | None = None
     value: dict[str, Any] | None = None
     activity_type: str | None = None
+    delta: ContextDelta | None = None
 
 
 @dataclass
@@ -85,20 +90,49 @@ def _decode(conv: PayloadConverter, payloads: Any, type_hint: Any = None) -> Any
 def _context_of(value: Any) -> Context | None:
     if isinstance(value, dict) and isinstance(value.get("context"), dict):
         try:
-            return Context.model_validate(value["context"])
+            ctx = Context.model_validate(value["context"])
+            views = value.get("views")
+            return unpack(ctx, Views.model_validate(views)) if isinstance(views, dict) else ctx
         except Exception:
             return None
     return None
 
 
-def parse(history: WorkflowHistory, conv: PayloadConverter) -> RecordedRun:
+def _delta_of(value: Any) -> ContextDelta | None:
+    if isinstance(value, dict) and isinstance(value.get("delta"), dict):
+        try:
+            return ContextDelta.model_validate(value["delta"])
+        except Exception:
+            return None
+    return None
+
+
+def parse(history: WorkflowHistory | list[WorkflowHistory], conv: PayloadConverter) -> RecordedRun:
+    """One run read from its history, or from every history of its chain (oldest first)."""
+    chain = history if isinstance(history, list) else [history]
     rec: RecordedRun | None = None
+    for one in chain:
+        rec = _parse_one(one, conv, rec)
+    if rec is None:
+        raise FlowExecutionError(f"Run {chain[0].workflow_id!r} has no start event; is it a Refinire run?")
+    return rec
+
+
+def _parse_one(history: WorkflowHistory, conv: PayloadConverter, rec: RecordedRun | None) -> RecordedRun | None:
     scheduled: dict[int, StepEvent] = {}
     for event in history.events:
         et = event.event_type
         if et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
             run = _decode(conv, event.workflow_execution_started_event_attributes.input, FlowRun)
-            rec = RecordedRun(history.workflow_id, run, run.spec)
+            if rec is None:
+                rec = RecordedRun(history.workflow_id, run, run.spec)
+            else:
+                ctx = run.context.model_copy(deep=True)
+                ctx.result = run.input
+                rec.steps.append(StepEvent(event.event_id, "continued", run.start_at or "",
+                                           context=unpack(ctx, run.views)))
+                rec.spec = rec.spec or run.spec
+                rec.closed = False
         elif rec is None:
             continue
         elif et == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
@@ -115,7 +149,8 @@ def parse(history: WorkflowHistory, conv: PayloadConverter) -> RecordedRun:
             if origin is not None:
                 out = _decode(conv, attrs.result)
                 rec.steps.append(StepEvent(event.event_id, "completed", origin.step_key, origin.branch,
-                                           _context_of(out), activity_type=origin.activity_type))
+                                           _context_of(out), activity_type=origin.activity_type,
+                                           delta=_delta_of(out)))
         elif et == EventType.EVENT_TYPE_MARKER_RECORDED:
             _local_activity(rec, event, conv)
         elif et == EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
@@ -133,8 +168,6 @@ def parse(history: WorkflowHistory, conv: PayloadConverter) -> RecordedRun:
             rec.closed = True
         elif et in _CLOSED:
             rec.closed = True
-    if rec is None:
-        raise FlowExecutionError(f"Run {history.workflow_id!r} has no start event; is it a Refinire run?")
     return rec
 
 
@@ -170,16 +203,42 @@ def _local_activity(rec: RecordedRun, event: Any, conv: PayloadConverter) -> Non
     if attrs.HasField("failure"):
         return
     rec.steps.append(StepEvent(event.event_id, "completed", key, branch, _context_of(out),
-                               activity_type=activity_type))
+                               activity_type=activity_type, delta=_delta_of(out)))
 
 
 async def load(client: Client, run_id: str) -> RecordedRun:
+    """The run ``run_id`` (a workflow id), every Temporal run of its chain, decoded with the
+    client's converter and codec (so sealed runs read as plainly as others)."""
     try:
-        history = await client.get_workflow_handle(run_id).fetch_history()
+        chain = await fetch_chain(client, run_id)
     except Exception as exc:
         raise FlowExecutionError(f"Cannot read run {run_id!r}: {exc}. List runs with "
                                  "`refinire-flow runs`.") from None
-    return parse(history, client.data_converter.payload_converter)
+    return parse(chain, payload_reader(client.data_converter))
+
+
+class _Opened(PayloadConverter):
+    """The data converter's payload converter, after its codec opened the payload (sealed runs)."""
+
+    def __init__(self, dc: DataConverter) -> None:
+        self._conv = dc.payload_converter
+        self._open = getattr(dc.payload_codec, "open", None)
+
+    def to_payloads(self, values: Any) -> Any:
+        return self._conv.to_payloads(values)
+
+    def from_payloads(self, payloads: Any, type_hints: Any = None) -> Any:
+        return self._conv.from_payloads([self._open(p) for p in payloads], type_hints)
+
+
+def payload_reader(dc: DataConverter) -> PayloadConverter:
+    """How a history's payloads are read: through the codec when there is one with a sync ``open``."""
+    return _Opened(dc) if getattr(dc.payload_codec, "open", None) else dc.payload_converter
+    from temporalio.api.history.v1 import History
+    from temporalio.bridge.worker import decode_activation  # noqa: F401  (ensures bridge is loaded)
+    from temporalio.converter import decode_history
+
+    return history
 
 
 def _after_step(ctx: Context, spec: FlowSpec | None, key: str) -> Context:
@@ -202,11 +261,16 @@ def context_before(rec: RecordedRun, step_key: str) -> Context:
         ctx.result = rec.run.input
     before: Context | None = None
     for e in rec.steps:
+        if e.kind == "continued" and e.context is not None:
+            ctx = e.context.model_copy(deep=True)
+            continue
         if e.step_key == step_key and e.kind == "activity" and e.context is not None:
             before = e.context
         elif e.step_key == step_key and e.kind in ("decision", "local"):
             before = ctx
-        if e.kind == "completed" and e.context is not None and e.branch is None:
+        if e.kind == "completed" and e.branch is None and e.delta is not None:
+            ctx = _after_step(apply(ctx.model_copy(deep=True), e.delta), rec.spec, e.step_key)
+        elif e.kind == "completed" and e.context is not None and e.branch is None:
             ctx = _after_step(e.context, rec.spec, e.step_key)
         elif e.kind == "decision":
             ctx = _after_step(ctx, rec.spec, e.step_key)

@@ -20,7 +20,6 @@ from typing import Any, Iterable, Iterator
 
 from temporalio import workflow
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from refinire.flow import Flow
@@ -29,6 +28,7 @@ from refinire.steps import ConditionStep
 from workflows.flow_workflow import FlowWorkflow
 
 from . import recorded
+from .chain import fetch_chain
 from .modules import flow_by_name
 from .runs import iter_runs
 
@@ -160,7 +160,9 @@ def _replayer() -> Replayer:
 
 async def replay_history(history: WorkflowHistory, modules: Iterable[str] = (),
                          replayer: Replayer | None = None) -> Verdict:
-    record = recorded.parse(history, pydantic_data_converter.payload_converter)
+    from .codec import data_converter
+
+    record = recorded.parse(history, recorded.payload_reader(data_converter()))
     name = record.run.flow_name
     try:
         flow = flow_by_name(name, modules)
@@ -203,9 +205,15 @@ async def replay_runs(client: Client, run_ids: Iterable[str] = (), *, flow: str 
     verdicts = []
     for run_id in ids:
         try:
-            history = await client.get_workflow_handle(run_id).fetch_history()
+            chain = await fetch_chain(client, run_id)
         except Exception as exc:
             verdicts.append(Verdict(run_id, "?", None, f"cannot read its history: {exc}"))
             continue
-        verdicts.append(await replay_history(history, modules, replayer))
+        # A long run is a chain of Temporal runs; each one must replay, and the first that does not
+        # is the run's verdict.
+        for history in chain:
+            verdict = await replay_history(history, modules, replayer)
+            if not verdict.ok or history is chain[-1]:
+                verdicts.append(verdict)
+                break
     return verdicts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import (
@@ -20,7 +20,8 @@ from refinire._result import RunResult
 from refinire.context import Context
 from refinire.errors import FlowExecutionError
 from refinire.flow import Flow
-from workflows.io import WORKFLOW_NAME, FlowResult, FlowRun, task_queue_for
+from workflows.delta import pack, unpack
+from workflows.io import FORMAT, WORKFLOW_NAME, FlowResult, FlowRun, task_queue_for
 from workflows.search import FLOW_NAME, FLOW_STATUS
 
 from .connect import connect, search_attributes_ready, ui_url
@@ -59,8 +60,9 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
             details = "```mermaid\n" + show(spec_flow, format="mermaid") + "\n```"
         except Exception:
             details = None
+    ctx, views = pack(ctx)
     arg = FlowRun(flow_name=flow_name, spec=spec, input=data, context=ctx, search_attributes=sa_ready,
-                  start_at=start_at, rerun_of=rerun_of)
+                  start_at=start_at, rerun_of=rerun_of, format=FORMAT, views=views)
     await _refuse_oversized(client, flow_name, arg)
     return await client.start_workflow(
         WORKFLOW_NAME, arg, id=run_id, task_queue=task_queue_for(flow_name),
@@ -138,6 +140,26 @@ async def wait_result(handle: WorkflowHandle, flow_name: str,
             waiter.cancel()
 
 
+def whole_run_ledgers(run_id: str) -> Callable[[], tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Reads a long run's whole ``span_history`` and ``usage`` from its chain, when asked."""
+    def rebuild() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        from refinire._show import load_run_sync
+
+        from .history import ledgers
+
+        return ledgers(load_run_sync(run_id))
+
+    return rebuild
+
+
+def final_context(outcome: FlowResult) -> Context:
+    """The run's final context from its result (format 2 sends the output once, beside it)."""
+    final = outcome.context
+    if outcome.views is not None or final.result is None:
+        final.result = outcome.output
+    return unpack(final, outcome.views)
+
+
 async def run_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
                    run_id: str | None = None) -> RunResult:
     client = await connect()
@@ -146,13 +168,14 @@ async def run_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
         handle = await start_or_attach(client, name, flow, data, ctx, run_id)
         flow.last_run_id = handle.id
         outcome = await wait_result(handle, name, worker_task)
-    final = outcome.context
+    final = final_context(outcome)
     if ctx is not None:
         for field in type(ctx).model_fields:
             setattr(ctx, field, getattr(final, field))
     flow.context = final
     result = RunResult(outcome.output, final, run_id=handle.id, flow_name=name,
-                       ui_url=ui_url(client, handle.id), path=outcome.path)
+                       ui_url=ui_url(client, handle.id), path=outcome.path,
+                       rebuild=whole_run_ledgers(handle.id) if outcome.continuation else None)
     flow.last_result = result
     return result
 

@@ -9,7 +9,7 @@ from .context import Context, Message
 from .errors import FlowDefinitionError, FlowExecutionError, NonRetryableError
 from .flow import Flow
 from .observability import TraceRegistry, enable_console_tracing, get_global_registry
-from .spec import FlowSpec, RetrySpec
+from .spec import FlowSpec, HistoryBudget, RetrySpec
 from .steps import ConditionStep, DebugStep, FunctionStep, ParallelStep, Step, UserInputStep
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "FlowExecutionError",
     "FlowSpec",
     "FunctionStep",
+    "HistoryBudget",
     "Message",
     "NonRetryableError",
     "ParallelStep",

@@ -11,10 +11,10 @@ from typing import Any, Mapping
 
 from ._call import call_kind
 from .errors import FlowDefinitionError
-from .spec import END, FlowSpec, ParallelSpec, StepOptions, StepSpec
+from .spec import END, MERGE_STRATEGIES, FlowSpec, HistoryBudget, ParallelSpec, StepOptions, StepSpec
 from .steps import ConditionStep, FunctionStep, ParallelStep, Step
 
-_PARALLEL_KEYS = {"parallel", "next_step", "max_workers"}
+_PARALLEL_KEYS = {"parallel", "next_step", "max_workers", "merge"}
 
 
 def _label(flow_name: str | None) -> str:
@@ -93,7 +93,14 @@ def _step_value(key: str, value: Any, where: str) -> Step:
                 f"{where}: parallel block {key!r} needs 'parallel' to be a non-empty list of steps, "
                 f"got {type(branches).__name__}."
             )
-        return ParallelStep(key, list(branches), value.get("next_step"), value.get("max_workers"))
+        merge = value.get("merge") or {}
+        if not isinstance(merge, Mapping):
+            raise FlowDefinitionError(
+                f"{where}: parallel block {key!r} has merge={merge!r}; give a dict of shared_state key → "
+                f"strategy ({sorted(MERGE_STRATEGIES)!r}) or a function f(a, b)."
+            )
+        return ParallelStep(key, list(branches), value.get("next_step"), value.get("max_workers"),
+                            dict(merge))
     raise FlowDefinitionError(
         f"{where}: step {key!r} is a {type(value).__name__}, not a step. Use FunctionStep({key!r}, fn), "
         "ConditionStep, an agent, or a {'parallel': [...]} block."
@@ -142,11 +149,24 @@ def _parallel_spec(key: str, step: ParallelStep, next_key: str | None, where: st
         raise FlowDefinitionError(
             f"{where}: parallel block {key!r} has max_workers={step.max_workers!r}; use a whole number >= 1."
         )
-    return ParallelSpec(key=key, name=step.name, next=next_key, branches=tuple(branches), max_workers=mw)
+    merge: dict[str, str] = {}
+    for state_key, how in step.merge.items():
+        if callable(how):
+            merge[str(state_key)] = "callable"
+        elif how in MERGE_STRATEGIES:
+            merge[str(state_key)] = how
+        else:
+            raise FlowDefinitionError(
+                f"{where}: parallel block {key!r} merges shared_state[{state_key!r}] with {how!r}, which is "
+                f"not a strategy. Known strategies: {sorted(MERGE_STRATEGIES)!r}, or pass a function f(a, b)."
+            )
+    return ParallelSpec(key=key, name=step.name, next=next_key, branches=tuple(branches), max_workers=mw,
+                        merge=merge)
 
 
 def compile_flow(name: str | None, start: str, steps: dict[str, Step], *, max_steps: int,
-                 has_error_handler: bool, defaults: StepOptions) -> FlowSpec:
+                 has_error_handler: bool, defaults: StepOptions,
+                 history_budget: HistoryBudget | None = None) -> FlowSpec:
     where = _label(name)
     keys = list(steps)
     targets_of_branches = {t for s in steps.values() for t in s._branch_targets()}
@@ -169,7 +189,8 @@ def compile_flow(name: str | None, start: str, steps: dict[str, Step], *, max_st
         else:
             specs[key] = step._spec(key, next_key)
     return FlowSpec(name=name or "", start=start, steps=specs, max_steps=max_steps,
-                    has_error_handler=has_error_handler, defaults=defaults).with_hash()
+                    has_error_handler=has_error_handler, defaults=defaults,
+                    history_budget=history_budget).with_hash()
 
 
 def auto_name(spec: FlowSpec, steps: dict[str, Step], module: str | None = None) -> str:

@@ -98,6 +98,8 @@ class RunTrace(BaseModel):
     failed_step: str | None = None
     steps: list[StepRun] = Field(default_factory=list)
     output: Any = None
+    continuations: int = 0
+    """How many times the run continued as new (its chain has this many Temporal runs, plus one)."""
 
     @property
     def decisions(self) -> list[Decision]:

@@ -11,7 +11,7 @@ from . import _registry
 from ._compile import auto_name, compile_flow, normalize
 from .context import Context
 from .errors import FlowDefinitionError
-from .spec import END, FlowSpec, RetrySpec, StepOptions
+from .spec import END, FlowSpec, HistoryBudget, RetrySpec, StepOptions
 from .steps import ParallelStep, Step
 
 __all__ = ["Flow"]
@@ -40,6 +40,7 @@ class Flow:
         retry: RetrySpec | int | None = None,
         timeout: float | None = None,
         local: bool = False,
+        history_budget: HistoryBudget | None = None,
     ) -> None:
         self.name = name
         self._module: str | None = sys._getframe(1).f_globals.get("__name__")
@@ -52,6 +53,11 @@ class Flow:
         if isinstance(retry, int) and not isinstance(retry, bool):
             retry = RetrySpec(max_attempts=retry)
         self._defaults = StepOptions(retry=retry, start_to_close_s=timeout, local=local)
+        if history_budget is not None and not isinstance(history_budget, HistoryBudget):
+            raise FlowDefinitionError(
+                f"Flow {name or '(unnamed)'!r}: history_budget={history_budget!r}; pass "
+                "HistoryBudget(max_events=..., max_bytes=...).")
+        self._history_budget = history_budget
         self._spec = self._compile()
         self.trace_id = trace_id or f"{name or 'flow'}_{time.strftime('%Y%m%d_%H%M%S')}_{uuid.uuid4().hex[:8]}"
         self.context = context or Context(trace_id=self.trace_id, next_label=self.start)
@@ -62,7 +68,7 @@ class Flow:
     def _compile(self) -> FlowSpec:
         spec = compile_flow(self.name, self.start, self._steps, max_steps=self.max_steps,
                             has_error_handler=self._error_handler is not None,
-                            defaults=self._defaults)
+                            defaults=self._defaults, history_budget=self._history_budget)
         self._hash_name = auto_name(spec, self._steps, self._module)
         return spec.model_copy(update={"name": self.durable_name})
 

@@ -11,12 +11,20 @@ import hashlib
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_json
 
 END = "_FLOW_END_"
 """A routing target that ends the flow (``Flow.END``)."""
 
+MERGE_STRATEGIES = ("extend", "sum", "union", "update", "last")
+"""How a parallel block combines a ``shared_state`` key changed by several branches: ``extend``
+(lists: every branch's appended items, in declaration order), ``sum`` (numbers: every branch's
+increment), ``union`` (sets), ``update`` (dicts, later branches win per key), ``last`` (the last
+branch in declaration order wins)."""
+
 __all__ = [
     "END",
+    "MERGE_STRATEGIES",
     "AgentSpec",
     "BranchSpec",
     "ClarifySpec",
@@ -24,6 +32,7 @@ __all__ = [
     "CustomSpec",
     "FlowSpec",
     "FunctionSpec",
+    "HistoryBudget",
     "ParallelSpec",
     "RetrySpec",
     "RouterSpec",
@@ -45,6 +54,20 @@ class RetrySpec(_Frozen):
     backoff: float = 2.0
     max_interval_s: float = 30.0
     non_retryable_error_types: tuple[str, ...] = ()
+
+
+class HistoryBudget(_Frozen):
+    """When a long run continues as new (a fresh Temporal run of the same workflow id).
+
+    A run always continues as new when Temporal suggests it (about 4,000 events or 4 MB by default);
+    these lower the bar. Continuing happens only between steps, never inside a parallel block or
+    while a step waits for an answer.
+    """
+
+    max_events: int | None = None
+    """Continue as new once a run's history has this many events."""
+    max_bytes: int | None = None
+    """Continue as new once a run's history is this many bytes."""
 
 
 class StepOptions(_Frozen):
@@ -135,6 +158,10 @@ class ParallelSpec(_StepBase):
     kind: Literal["parallel"] = "parallel"
     branches: tuple[BranchSpec, ...]
     max_workers: int
+    merge: dict[str, str] = {}
+    """How to combine a ``shared_state`` key that several branches change: ``extend``, ``sum``,
+    ``union``, ``update`` (dicts), ``last`` (declaration order), or ``callable`` (the block's
+    own function, looked up by key on the worker)."""
 
 
 StepSpec = Annotated[
@@ -160,11 +187,19 @@ class FlowSpec(_Frozen):
     max_steps: int = 1000
     has_error_handler: bool = False
     defaults: StepOptions = StepOptions()
+    history_budget: HistoryBudget | None = None
     content_hash: str = ""
 
     def with_hash(self) -> "FlowSpec":
-        body = self.model_copy(update={"content_hash": ""}).model_dump_json()
-        return self.model_copy(update={"content_hash": hashlib.sha256(body.encode()).hexdigest()[:16]})
+        # Fields added after release are left out while unset, so existing flows keep their names.
+        body = self.model_copy(update={"content_hash": ""}).model_dump(mode="json")
+        if body.get("history_budget") is None:
+            body.pop("history_budget", None)
+        for step in body["steps"].values():
+            if step.get("kind") == "parallel" and not step.get("merge"):
+                step.pop("merge", None)
+        digest = hashlib.sha256(to_json(body)).hexdigest()[:16]
+        return self.model_copy(update={"content_hash": digest})
 
     def step(self, key: str) -> StepSpec:
         return self.steps[key]

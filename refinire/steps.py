@@ -183,10 +183,13 @@ class ParallelStep(Step):
     """Runs its branches concurrently, each as its own activity, at most ``max_workers`` at a time."""
 
     def __init__(self, name: str, steps: Sequence[Step], next_step: str | None = None,
-                 max_workers: int | None = None) -> None:
+                 max_workers: int | None = None, merge: dict[str, Any] | None = None) -> None:
         super().__init__(name, next_step)
         self.steps = list(steps)
         self.max_workers = max_workers
+        self.merge = dict(merge or {})
+        """``shared_state`` key → how to combine it when several branches change it: a strategy
+        name (see ``MERGE_STRATEGIES``) or a pure function ``f(a, b)`` run inside the workflow."""
 
     def _spec(self, key: str, next_key: str | None) -> StepSpec:
         raise NotImplementedError("compiled by refinire._compile")

@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 
 from refinire.context import Context
 
+from .delta import Views
+
 STANDALONE_PREFIX = "standalone:"
 """Flows made by ``agent.run_async`` outside any flow: a router may choose a step they lack."""
 
@@ -111,6 +113,7 @@ class RuleInput(BaseModel):
     step_key: str
     data: Any = None
     context: Context
+    views: Views | None = None
 
 
 class RuleOutput(BaseModel):

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         RuleOutput,
         Usage,
     )
+    from .delta import pack
     from .runtime import StepFailed, call_activity, record_decision
     from .waits import Answer, AnswerAccepted, PendingQuestion, Waits
 
@@ -161,8 +162,9 @@ async def _router(calls: _Calls, step: RouterSpec, ctx: Context) -> tuple[Contex
     spec, categories = calls.spec, list(step.routes)
     raw: str | None
     if step.classifier_type == "rule":
+        wire, views = pack(ctx)
         out = await calls.run("refinire.route_rules", RuleInput(
-            flow_name=spec.name, step_key=step.key, data=ctx.result, context=ctx),
+            flow_name=spec.name, step_key=step.key, data=ctx.result, context=wire, views=views),
             RuleOutput, "rules", "classify · rules")
         raw = out.category
         category, how = (raw, "rule") if raw in step.routes else (None, "none")

@@ -15,7 +15,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic_core import PydanticSerializationError, to_jsonable_python
+    from pydantic_core import to_json
 
     from refinire import _registry
     from refinire.context import Context
@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
     from . import agents, search
+    from .delta import Snapshot, apply, pack, unpack
     from .io import (
         WORKFLOW_NAME,
         DescribeFlowInput,
@@ -39,8 +40,9 @@ with workflow.unsafe.imports_passed_through():
         StepInput,
         StepOutput,
     )
+    from .limits import CHECKPOINT, Limits, check_fan_out, check_payload
     from .parallel import merge_branches
-    from .runtime import StepFailed, call_activity, record_decision
+    from .runtime import StepFailed, call_activity, merged_options, record_decision
 
 
 def _fail(message: str, kind: str, **details: Any) -> ApplicationError:
@@ -68,6 +70,8 @@ class FlowWorkflow:
         self._path: list[str] = []
         self._search_attributes = False
         self._step_names: dict[str, str] = {}
+        self._format = 1
+        self._last_size = 0
         self.waits = agents.Waits()
 
     # Visibility -------------------------------------------------------------------------
@@ -96,9 +100,11 @@ class FlowWorkflow:
     async def run(self, run: FlowRun) -> FlowResult:
         self._flow_name = run.flow_name
         self._search_attributes = run.search_attributes
+        self._format = run.format
         spec = run.spec or await self._describe(run.flow_name)
         ctx = run.context
         ctx.result = run.input
+        unpack(ctx, run.views)
         ctx.finished = False
         current: str | None = run.start_at or spec.start
         if current not in spec.steps:
@@ -106,19 +112,23 @@ class FlowWorkflow:
                         f"Known steps: {list(spec.steps)!r}", "UnknownStep", step=current)
         self.waits.search_attributes = run.search_attributes
         try:
-            return await self._interpret(spec, ctx, current)
+            return await self._interpret(spec, ctx, current, run)
         except ApplicationError:
             self._upsert_state("Failed")
             raise
 
-    async def _interpret(self, spec: FlowSpec, ctx: Context, current: str | None) -> FlowResult:
-        visits = 0
+    async def _interpret(self, spec: FlowSpec, ctx: Context, current: str | None,
+                         run: FlowRun) -> FlowResult:
+        visits = run.visits
+        limits = Limits(spec.history_budget)
         while current is not None:
             if visits >= spec.max_steps:
                 raise _fail(
                     f"Flow {spec.name!r} exceeded max_steps={spec.max_steps} at step {current!r}. "
                     "A loop that never ends? Fix the condition or raise max_steps.",
                     "MaxStepsExceeded", step=current, max_steps=spec.max_steps)
+            if self._format >= 2 and visits > run.visits and limits.continue_as_new_due():
+                await self._continue_as_new(spec, ctx, current, visits, run)
             visits += 1
             step = spec.steps[current]
             self._enter(step, ctx, visits)
@@ -126,17 +136,43 @@ class FlowWorkflow:
                 ctx, current = await self._run_step(spec, step, ctx, visits)
             except StepFailed as failure:
                 ctx, current = self._on_failure(spec, step, ctx, failure)
-            self._check_serializable(spec, step, ctx)
+                self._check_encodable(spec, step, ctx, "the error handler")
             if current == END:
                 current = None
             ctx.step_count += 1
             ctx.span_history.append({"step_name": step.name, "key": step.key, "status": "completed"})
             ctx.next_label = current
+            if self._format >= 2 and self._ran_local(spec, step) and limits.local_step(self._last_size):
+                await workflow.sleep(CHECKPOINT, summary="checkpoint of local steps")
         ctx.finished = True
-        self._upsert_state("Completed")
         ctx.current_step = None
+        if self._format < 2:
+            result = FlowResult(output=ctx.result, context=ctx, path=self._path)
+        else:
+            wire, views = pack(ctx, keep_workflow_fields=True)
+            result = FlowResult(output=ctx.result, context=wire.model_copy(update={"result": None}),
+                                path=self._path, views=views, continuation=run.continuation)
+            check_payload(result, spec.name, self._path[-1] if self._path else spec.start,
+                          "the run's result (its output and final context)")
+        self._upsert_state("Completed")
         self._current = None
-        return FlowResult(output=ctx.result, context=ctx, path=self._path)
+        return result
+
+    async def _continue_as_new(self, spec: FlowSpec, ctx: Context, current: str, visits: int,
+                               run: FlowRun) -> None:
+        """Hand the run over to a fresh Temporal run of the same workflow id, between two steps."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        wire, views = pack(ctx)
+        nxt = run.model_copy(update={
+            "spec": spec, "input": ctx.result, "context": wire.model_copy(update={"result": None}),
+            "views": views, "start_at": current, "visits": visits, "continuation": run.continuation + 1,
+        })
+        check_payload(nxt, spec.name, current, "the context carried into the next run of the chain")
+        workflow.continue_as_new(nxt)
+
+    def _ran_local(self, spec: FlowSpec, step: StepSpec) -> bool:
+        return isinstance(step, (FunctionSpec, CustomSpec)) and bool(
+            merged_options(spec, step.options).local)
 
     def _upsert_state(self, status: str) -> None:
         if self._search_attributes:
@@ -159,27 +195,49 @@ class FlowWorkflow:
     async def _run_step(self, spec: FlowSpec, step: StepSpec, ctx: Context,
                         visit: int) -> tuple[Context, str | None]:
         if isinstance(step, ConditionSpec):
-            return ctx, self._decide(spec, step, ctx)
+            target = self._decide(spec, step, ctx)
+            self._check_encodable(spec, step, ctx, "its condition")
+            return ctx, target
         if isinstance(step, (FunctionSpec, CustomSpec)):
             out = await self._step_activity(spec, step, ctx, f"{step.key}#{visit}")
+            ctx = self._absorb(ctx, out)
             if out.finished:
-                return out.context, None
-            return out.context, self._checked_route(spec, step, out.route) if out.route else step.next
+                return ctx, None
+            return ctx, self._checked_route(spec, step, out.route) if out.route else step.next
         if isinstance(step, ParallelSpec):
             return await self._parallel(spec, step, ctx, visit), step.next
         return await agents.run_agent_kind(spec, step, ctx, visit, self.waits)
 
+    @staticmethod
+    def _absorb(ctx: Context, out: StepOutput) -> Context:
+        """The context after a step: its changes applied (format-1 workers send the whole context)."""
+        if out.delta is not None:
+            return apply(ctx, out.delta)
+        assert out.context is not None
+        new = out.context
+        if not new.span_history and not new.usage:
+            new.span_history, new.usage = ctx.span_history, ctx.usage
+        return new
+
+    def _step_input(self, spec: FlowSpec, key: str, branch: str | None, ctx: Context) -> StepInput:
+        if self._format < 2:
+            return StepInput(flow_name=spec.name, step_key=key, branch=branch, context=ctx)
+        wire, views = pack(ctx)
+        return StepInput(flow_name=spec.name, step_key=key, branch=branch, context=wire, views=views)
+
     async def _step_activity(self, spec: FlowSpec, step: FunctionSpec | CustomSpec, ctx: Context,
                              activity_id: str, branch: str | None = None,
-                             key: str | None = None) -> StepOutput:
+                             key: str | None = None, arg: StepInput | None = None) -> StepOutput:
         label = f"{key}/{step.name}" if branch else step.name
-        return await call_activity(
+        out: StepOutput = await call_activity(
             "refinire.run_step",
-            StepInput(flow_name=spec.name, step_key=key or step.key, branch=branch, context=ctx),
+            arg or self._step_input(spec, key or step.key, branch, ctx),
             StepOutput, flow=spec, options=step.options, step_key=key or step.key,
             step_name=step.name, activity_id=activity_id, summary=f"{label} · {step.kind}",
             branch=branch,
         )
+        self._last_size = out.size
+        return out
 
     # Conditions and routes run here, from the context ---------------------------------
     def _decide(self, spec: FlowSpec, step: ConditionSpec, ctx: Context) -> str:
@@ -240,32 +298,54 @@ class FlowWorkflow:
             "StepFailed", step=failure.step_name, step_key=step.key, branch=failure.branch,
             cause_type=failure.cause_type, cause_message=failure.cause_message)
 
-    def _check_serializable(self, spec: FlowSpec, step: StepSpec, ctx: Context) -> None:
+    def _check_encodable(self, spec: FlowSpec, step: StepSpec, ctx: Context, who: str) -> None:
+        """Code that ran here (a condition, the error handler) may have stored a value Temporal cannot
+        encode; find it now, naming the step, instead of failing every later workflow task."""
+        try:
+            to_json(ctx.shared_state)
+            return
+        except Exception:
+            pass
         for key, value in ctx.shared_state.items():
             try:
-                to_jsonable_python(value)
-            except PydanticSerializationError:
+                to_json(value)
+            except Exception as exc:
                 raise _fail(
-                    f"Flow {spec.name!r}: step {step.key!r} put a {type(value).__name__} in "
-                    f"shared_state[{key!r}], which is not JSON-serializable. Store plain data "
-                    "(str, int, float, bool, None, list, dict) or a pydantic model.",
-                    "NotSerializable", step=step.key, key=key)
+                    f"Flow {spec.name!r}: {who} of step {step.key!r} put a {type(value).__name__} in "
+                    f"shared_state[{key!r}] that cannot be encoded as JSON ({exc}). Store plain data: "
+                    "str (valid Unicode: decode file names with errors='replace' or keep bytes), int, "
+                    "float, bool, None, list, dict, or a pydantic model.",
+                    "NotSerializable", step=step.key, key=str(key))
+        raise _fail(f"Flow {spec.name!r}: {who} of step {step.key!r} left shared_state with a key that "
+                    "cannot be encoded as JSON. Use str or int keys.", "NotSerializable", step=step.key)
 
     # Parallel blocks ----------------------------------------------------------------------
     async def _parallel(self, spec: FlowSpec, block: ParallelSpec, ctx: Context, visit: int) -> Context:
         gate = asyncio.Semaphore(block.max_workers)
-        before = dict(ctx.shared_state)
-        n_messages, n_usage = len(ctx.messages), len(ctx.usage)
+        fork = Snapshot(ctx)
+        n_usage = len(ctx.usage)
+        arg = None
+        if any(isinstance(b, (FunctionSpec, CustomSpec)) for b in block.branches):
+            arg = self._step_input(spec, block.key, None, ctx)
+            check_fan_out(arg, spec.name, block.key, min(block.max_workers, len(block.branches)))
 
         async def branch(b: Any) -> StepOutput:
             async with gate:
-                sub = ctx.model_copy(deep=True)
                 activity_id = f"{block.key}/{b.name}#{visit}"
                 if isinstance(b, (FunctionSpec, CustomSpec)):
-                    return await self._step_activity(spec, b, sub, activity_id, branch=b.name, key=block.key)
+                    assert arg is not None
+                    one = arg.model_copy(update={"branch": b.name})
+                    return await self._step_activity(spec, b, ctx, activity_id, branch=b.name,
+                                                      key=block.key, arg=one)
+                sub = ctx.model_copy(deep=True)
                 out_ctx, _ = await agents.run_agent_kind(spec, b, sub, visit, self.waits,
                                                          parent=block.key)
-                return StepOutput(context=out_ctx)
+                return StepOutput(delta=fork.delta(out_ctx), usage=out_ctx.usage[n_usage:])
 
         results = await asyncio.gather(*(branch(b) for b in block.branches), return_exceptions=True)
-        return merge_branches(ctx, block, results, before, n_messages, n_usage)
+        ctx = merge_branches(ctx, block, results, fork, strict=self._format >= 2,
+                             flow=_registry.get(spec.name))
+        if self._format >= 2:
+            check_payload(self._step_input(spec, block.key, None, ctx), spec.name, block.key,
+                          "the context after the block merged its branches' outputs")
+        return ctx

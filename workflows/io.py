@@ -9,8 +9,15 @@ from pydantic import BaseModel, Field
 from refinire.context import Context
 from refinire.spec import FlowSpec
 
+from .delta import ContextDelta, Views
+
 TASK_QUEUE_PREFIX = "refinire."
 WORKFLOW_NAME = "RefinireFlow"
+FORMAT = 2
+"""What a run started now records. 1: every activity carried the whole context both ways, parallel
+writes merged last-writer-wins, no continue-as-new. 2: activities carry what the step reads and
+return what it changed (``ContextDelta``), parallel writes merge as diffs, long runs continue as
+new. Runs keep the format they started with, so recorded histories replay unchanged."""
 
 
 def task_queue_for(flow_name: str) -> str:
@@ -31,13 +38,26 @@ class FlowRun(BaseModel):
     rerun_of: str | None = None
     search_attributes: bool = False
     """Whether the server knows our search attributes, so upserting them cannot fail the run."""
+    format: int = 1
+    """The run's recording format (see ``FORMAT``); absent in runs started before it existed."""
+    views: Views | None = None
+    """Values ``context`` holds twice, sent once (see ``workflows.delta``)."""
+    visits: int = 0
+    """Steps already run by earlier runs of this chain (continue-as-new): ``max_steps`` and the
+    activity ids keep counting across the whole run."""
+    continuation: int = 0
+    """How many times this run has continued as new before this Temporal run."""
 
 
 class FlowResult(BaseModel):
     output: Any = None
     context: Context
     path: list[str] = Field(default_factory=list)
-    """Step keys in the order they ran."""
+    """Step keys in the order they ran (in the last Temporal run of a chain)."""
+    views: Views | None = None
+    continuation: int = 0
+    """Continuations before the run that finished: when > 0, ``context.span_history`` and
+    ``context.usage`` cover only that last run; readers rebuild the rest from the chain's history."""
 
 
 class StepInput(BaseModel):
@@ -47,12 +67,19 @@ class StepInput(BaseModel):
     step_key: str
     branch: str | None = None
     context: Context
+    views: Views | None = None
 
 
 class StepOutput(BaseModel):
-    """The context after the step (its output is ``context.result``) and any routing it asked for."""
+    """What the step changed (format 2: ``delta``) or the whole context after it (format 1 workers),
+    and any routing it asked for."""
 
-    context: Context
+    context: Context | None = None
+    delta: ContextDelta | None = None
+    usage: list[dict[str, Any]] = Field(default_factory=list)
+    """Model calls an agent branch of a parallel block made (workflow side only)."""
+    size: int = 0
+    """Bytes of this output as JSON, measured by the activity (local steps are batched by size)."""
     route: str | None = None
     """A custom step's ``ctx.goto(key)``."""
     finished: bool = False

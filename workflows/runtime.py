@@ -14,6 +14,8 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError 
 with workflow.unsafe.imports_passed_through():
     from refinire.spec import FlowSpec, RetrySpec, StepOptions
 
+    from .limits import check_payload
+
 DEFAULT_RETRY = RetrySpec()
 DEFAULT_START_TO_CLOSE_S = 600.0
 DEFAULT_HEARTBEAT_S = 10.0
@@ -82,6 +84,7 @@ async def call_activity(
     """Run one activity for a step; a final failure becomes ``StepFailed`` naming the step."""
     opts = merged_options(flow, options)
     assert opts.retry is not None and opts.start_to_close_s is not None
+    check_payload(arg, flow.name, f"{step_key}/{branch}" if branch else step_key, "the step's input")
     if opts.local:
         try:
             return await workflow.execute_local_activity(
