@@ -69,6 +69,7 @@ class Flow:
         self.after_step_hooks: list[Callable[[str, Context, Any], Any]] = []
         self.error_hooks: list[Callable[[str, Context, BaseException], Any]] = []
         self._background: asyncio.Task | None = None
+        self._stopped = False
         self._register_trace()
 
     # Definition ---------------------------------------------------------------------------
@@ -240,16 +241,19 @@ class Flow:
         """Stop the flow: cancel its run in flight in Temporal (it ends CANCELED, its finished
         steps stay recorded), cancel a background task, and mark the context finished."""
         run_id = self.last_run_id
+        cancelled = False
         if run_id is not None and not (self.last_result is not None
                                        and getattr(self.last_result, "run_id", None) == run_id):
             from client.control import cancel_run
 
-            blocking(lambda: cancel_run(run_id))
+            cancelled = blocking(lambda: cancel_run(run_id))
+        self._stopped = True
         self.context.finalize_flow_span()
         self.context.finish()
-        if self._background is not None and not self._background.done():
+        # A background run_loop still hosts the worker that must record the cancellation: it ends
+        # by itself once the run is CANCELED. Without a run to cancel, cancel the task at once.
+        if not cancelled and self._background is not None and not self._background.done():
             self._background.cancel()
-        self._background = None
 
     def step(self) -> None:
         """Run the next step once, in this process, on ``flow.context`` (Refinire's CLI style).
@@ -291,8 +295,19 @@ class Flow:
         """
         if self._background is not None and not self._background.done():
             raise RuntimeError("Flow is already running as background task")
-        self._background = asyncio.ensure_future(self.run_loop())
+        self._stopped = False
+        self._background = asyncio.ensure_future(self._background_loop())
         return self._background
+
+    async def _background_loop(self) -> Any:
+        from .errors import FlowExecutionError
+
+        try:
+            return await self.run_loop()
+        except FlowExecutionError:
+            if self._stopped:  # stop() cancelled the run: the task ends quietly, as in Refinire
+                return None
+            raise
 
     def _fresh_context(self) -> Context:
         if self._initial_context is not None:
