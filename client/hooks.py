@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from refinire import _registry
@@ -44,7 +45,9 @@ class _HookedActivity(ActivityInboundInterceptor):
         try:
             out = await self.next.execute_activity(input)
         except Exception as exc:
-            flow.run_hooks("error", name, ctx, exc)
+            # The step's own exception, not the ApplicationError that carries it to Temporal.
+            own = exc.__cause__ if isinstance(exc, ApplicationError) and exc.__cause__ else exc
+            flow.run_hooks("error", name, ctx, own)
             raise
         after = getattr(out, "context", ctx)
         flow.run_hooks("after_step", name, after, after)
