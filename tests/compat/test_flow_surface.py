@@ -147,5 +147,7 @@ def test_set_global_registry_and_a_flow_registers_its_trace():
 def test_bad_definitions_keep_refinire_catchable_types():
     with pytest.raises(ValueError, match="start parameter is required when steps is a dictionary"):
         Flow(steps={"a": FunctionStep("a", f)})
-    with pytest.raises(FlowDefinitionError):
+    with pytest.raises(FlowDefinitionError, match="Steps list cannot be empty"):
         Flow(steps=[])
+    with pytest.raises(ValueError, match="Step at index 1 must be a Step instance"):
+        Flow(steps=[FunctionStep("a", f), "nope"])
