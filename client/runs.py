@@ -45,8 +45,13 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def build_query(flow: str | None = None, status: str | None = None) -> str:
+def build_query(flow: str | None = None, status: str | None = None, *,
+                started_after: datetime | None = None, started_before: datetime | None = None) -> str:
     parts = [f"WorkflowType = {_quote(WORKFLOW_NAME)}"]
+    if started_after is not None:
+        parts.append(f"StartTime >= {_quote(started_after.astimezone(timezone.utc).isoformat())}")
+    if started_before is not None:
+        parts.append(f"StartTime <= {_quote(started_before.astimezone(timezone.utc).isoformat())}")
     if flow:
         parts.append(f"{FLOW_NAME.name} = {_quote(flow)}")
     if status:
@@ -78,8 +83,9 @@ def _flow_from_id(run_id: str) -> str:
 
 
 async def iter_runs(client: Client, flow: str | None = None, status: str | None = None,
-                    limit: int | None = None) -> AsyncIterator[WorkflowExecution]:
-    query = build_query(flow, status)
+                    limit: int | None = None, *, started_after: datetime | None = None,
+                    started_before: datetime | None = None) -> AsyncIterator[WorkflowExecution]:
+    query = build_query(flow, status, started_after=started_after, started_before=started_before)
     try:
         async for execution in client.list_workflows(query, limit=limit):
             yield execution
@@ -94,8 +100,10 @@ async def iter_runs(client: Client, flow: str | None = None, status: str | None 
 
 
 async def list_runs(client: Client, flow: str | None = None, status: str | None = None,
-                    limit: int | None = 20) -> list[RunRow]:
-    rows = [to_row(e) async for e in iter_runs(client, flow, status, limit)]
+                    limit: int | None = 20, *, started_after: datetime | None = None,
+                    started_before: datetime | None = None) -> list[RunRow]:
+    rows = [to_row(e) async for e in iter_runs(client, flow, status, limit, started_after=started_after,
+                                               started_before=started_before)]
     return [dataclasses.replace(r, step=await current_step(client, r.run_id))
             if r.status == "running" and not r.step else r for r in rows]
 

@@ -67,7 +67,9 @@ class ConsoleTracing(Interceptor):
 
 
 def worker_interceptors() -> list[Interceptor]:
-    found: list[Interceptor] = [ConsoleTracing()]
+    from .hooks import StepHooks
+
+    found: list[Interceptor] = [ConsoleTracing(), StepHooks()]
     if observability.opentelemetry_enabled():
         try:
             from temporalio.contrib.opentelemetry import TracingInterceptor

@@ -58,13 +58,13 @@ def normalize(start: Any, steps: Any, flow_name: str | None) -> tuple[str, dict[
 
 def _from_list(items: list[Any], where: str) -> tuple[str, dict[str, Step]]:
     if not items:
-        raise FlowDefinitionError(f"{where}: the steps list is empty. Pass at least one step.")
+        raise FlowDefinitionError(f"{where}: Steps list cannot be empty (the steps list is empty). Pass at least one step.")
     out: dict[str, Step] = {}
     for i, item in enumerate(items):
         if not isinstance(item, Step):
             raise FlowDefinitionError(
-                f"{where}: steps[{i}] is a {type(item).__name__}, not a step. "
-                "Wrap functions in FunctionStep(name, fn)."
+                f"{where}: steps[{i}] is a {type(item).__name__}, not a step "
+                f"(Step at index {i} must be a Step instance). Wrap functions in FunctionStep(name, fn)."
             )
         if item.name in out:
             raise FlowDefinitionError(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 import uuid
 from typing import Any, Callable
 
 from . import _registry
+from ._sync import blocking
 from ._compile import auto_name, compile_flow, normalize
-from .context import Context
+from .context import TERMINAL_LABELS, Context
 from .errors import FlowDefinitionError
 from .spec import END, FlowSpec, HistoryBudget, RetrySpec, StepOptions
 from .steps import ParallelStep, Step
@@ -17,6 +19,7 @@ from .steps import ParallelStep, Step
 __all__ = ["Flow"]
 
 ErrorHandler = Callable[[BaseException, Context], "str | None"]
+HOOK_TYPES = ("before_step", "after_step", "error")
 
 
 class Flow:
@@ -27,6 +30,8 @@ class Flow:
     """
 
     END = END
+    TERMINATE = "_FLOW_TERMINATE_"
+    FINISH = "_FLOW_FINISH_"
 
     def __init__(
         self,
@@ -60,9 +65,18 @@ class Flow:
         self._history_budget = history_budget
         self._spec = self._compile()
         self.trace_id = trace_id or f"{name or 'flow'}_{time.strftime('%Y%m%d_%H%M%S')}_{uuid.uuid4().hex[:8]}"
+        if context is not None:  # Refinire: the flow's context carries its trace id and start
+            context.trace_id, context.next_label = self.trace_id, self.start
+        self._initial_context = context.model_copy(deep=True) if context is not None else None
         self.context = context or Context(trace_id=self.trace_id, next_label=self.start)
         self.last_run_id: str | None = None
         self.last_result: Any = None
+        self.before_step_hooks: list[Callable[[str, Context], Any]] = []
+        self.after_step_hooks: list[Callable[[str, Context, Any], Any]] = []
+        self.error_hooks: list[Callable[[str, Context, BaseException], Any]] = []
+        self._background: asyncio.Task | None = None
+        self._stopped = False
+        self._register_trace()
 
     # Definition ---------------------------------------------------------------------------
     def _compile(self) -> FlowSpec:
@@ -137,6 +151,54 @@ class Flow:
     def finished(self) -> bool:
         return self.context.is_finished()
 
+    @property
+    def flow_name(self) -> str:
+        """The flow's name: ``name=``, else its durable name (Refinire gave ``None`` when unnamed)."""
+        return self.durable_name
+
+    @property
+    def flow_id(self) -> str:
+        """Refinire's flow identifier: the trace id."""
+        return self.trace_id
+
+    @property
+    def step_history(self) -> list[dict[str, Any]]:
+        """One entry per executed step of the last run (``step_name``, ``status``, ...)."""
+        return self.get_step_history()
+
+    def get_step_history(self) -> list[dict[str, Any]]:
+        return list(self.context.span_history)
+
+    def add_hook(self, hook_type: str, callback: Callable[..., Any]) -> None:
+        """Observe steps: ``"before_step"`` ``fn(step_name, ctx)``, ``"after_step"``
+        ``fn(step_name, ctx, result)``, ``"error"`` ``fn(step_name, ctx, error)``.
+
+        In a durable run, hooks run in the worker that executes the step (for ``flow.run``, this
+        process), around every function step and custom step (each attempt), parallel branches
+        included. Condition steps and agents run no hooks: conditions run inside the workflow.
+        A hook that raises is ignored, as in Refinire.
+
+        Raises:
+            ValueError: ``Unknown hook type: ...``.
+        """
+        lists = {"before_step": self.before_step_hooks, "after_step": self.after_step_hooks,
+                 "error": self.error_hooks}
+        if hook_type not in lists:
+            raise FlowDefinitionError(f"Unknown hook type: {hook_type}. Use one of {list(HOOK_TYPES)!r}.")
+        if not callable(callback):
+            raise FlowDefinitionError(f"Flow {self.durable_name!r}: the {hook_type!r} hook must be callable.")
+        lists[hook_type].append(callback)
+
+    def run_hooks(self, hook_type: str, *args: Any) -> None:
+        """Call every hook of that type with ``args``; a hook that raises is ignored."""
+        hooks = {"before_step": self.before_step_hooks, "after_step": self.after_step_hooks,
+                 "error": self.error_hooks}[hook_type]
+        for hook in list(hooks):
+            try:
+                hook(*args)
+            except Exception:
+                pass
+
     def get_possible_routes(self, step_name: str) -> list[str]:
         if step_name not in self._spec.steps:
             raise FlowDefinitionError(
@@ -145,45 +207,181 @@ class Flow:
         return self._spec.targets(step_name)
 
     def get_flow_summary(self) -> dict[str, Any]:
+        """Refinire's summary of the flow and its last run, plus the durable facts (steps, run id)."""
         spec = self.spec
+        ctx = self.context
         return {
+            "flow_id": self.flow_id,
             "flow_name": self.durable_name,
             "trace_id": self.trace_id,
+            "current_span_id": ctx.current_span_id,
             "start_step": self.start,
-            "step_count": len(spec.steps),
+            "current_step": self.current_step_name,
+            "next_step": self.next_step_name,
+            "step_count": ctx.step_count,
+            "finished": self.finished,
+            "start_time": ctx.start_time,
+            "execution_history": self.get_step_history(),
+            "span_history": ctx.get_span_history(),
+            "trace_summary": ctx.get_trace_summary(),
+            "artifacts": ctx.artifacts,
+            "message_count": len(ctx.messages),
             "steps": {k: s.kind for k, s in spec.steps.items()},
             "max_steps": self.max_steps,
             "last_run_id": self.last_run_id,
         }
 
     def reset(self) -> None:
-        self.context = Context(trace_id=self.trace_id, next_label=self.start)
+        """Back to the state before any run: a fresh context at the start step.
+
+        A background task of this flow is cancelled; a run already in Temporal is not touched
+        (``stop()`` cancels it).
+        """
+        self.context = self._fresh_context()
         self.last_result = None
+        if self._background is not None and not self._background.done():
+            self._background.cancel()
+        self._background = None
+
+    def stop(self) -> None:
+        """Stop the flow: cancel its run in flight in Temporal (it ends CANCELED, its finished
+        steps stay recorded), cancel a background task, and mark the context finished."""
+        run_id = self.last_run_id
+        cancelled = False
+        if run_id is not None and not (self.last_result is not None
+                                       and getattr(self.last_result, "run_id", None) == run_id):
+            from client.control import cancel_run
+
+            cancelled = blocking(lambda: cancel_run(run_id))
+        self._stopped = True
+        self.context.finalize_flow_span()
+        self.context.finish()
+        # A background run_loop still hosts the worker that must record the cancellation: it ends
+        # by itself once the run is CANCELED. Without a run to cancel, cancel the task at once.
+        if not cancelled and self._background is not None and not self._background.done():
+            self._background.cancel()
+
+    def step(self) -> None:
+        """Run the next step once, in this process, on ``flow.context`` (Refinire's CLI style).
+
+        This is a debugging aid and is not durable: the step runs here, not in Temporal.
+        Hooks run around it. A finished flow does nothing.
+        """
+        if self.finished:
+            return
+        key = self.context.next_label
+        if key not in self._steps:
+            self.context.finish()
+            return
+        blocking(lambda: self._step_here(key))
+
+    async def _step_here(self, key: str) -> None:
+        step = self._steps[key]
+        ctx = self.context
+        self.run_hooks("before_step", step.name, ctx)
+        try:
+            out = await step.run_async(ctx.result, ctx)
+        except Exception as exc:
+            self.run_hooks("error", step.name, ctx, exc)
+            raise
+        self.context = out if isinstance(out, Context) else ctx
+        following = self.spec.steps[key].next
+        if (step.next_step is None and not step._branch_targets() and self.context.finished
+                and following is not None):
+            self.context.goto(following)  # our implicit successor, as in a durable run
+        if self.context.next_label in TERMINAL_LABELS:
+            self.context.finish()
+        self.run_hooks("after_step", step.name, self.context, self.context)
+
+    async def start_background_task(self) -> asyncio.Task:
+        """Start ``run_loop()`` as a task of this event loop; answer its questions with ``feed``.
+
+        Raises:
+            RuntimeError: "Flow is already running as background task".
+        """
+        if self._background is not None and not self._background.done():
+            raise RuntimeError("Flow is already running as background task")
+        self._stopped = False
+        self._background = asyncio.ensure_future(self._background_loop())
+        return self._background
+
+    async def _background_loop(self) -> Any:
+        from .errors import FlowExecutionError
+
+        try:
+            return await self.run_loop()
+        except FlowExecutionError:
+            if self._stopped:  # stop() cancelled the run: the task ends quietly, as in Refinire
+                return None
+            raise
+
+    def _fresh_context(self) -> Context:
+        if self._initial_context is not None:
+            return self._initial_context.model_copy(deep=True)
+        return Context(trace_id=self.trace_id, next_label=self.start)
+
+    def _run_context(self, input_data: Any, ctx: Context | None) -> Context:
+        """The context a run starts with: the given one, else a fresh copy of the flow's initial
+        context. A text input is also the first user message (``ctx.last_user_input``), as in
+        Refinire."""
+        ctx = ctx if ctx is not None else self._fresh_context()
+        if isinstance(input_data, str) and input_data:
+            ctx.add_user_message(input_data)
+        return ctx
+
+    def _register_trace(self) -> None:
+        from .observability import get_global_registry
+
+        try:
+            agents = [s.name for s in self._steps.values() if _is_agent(s)]
+            get_global_registry().register_trace(self.trace_id, flow_name=self.name,
+                                                 flow_id=self.flow_id, agent_names=agents,
+                                                 tags={"flow_type": "default"})
+        except Exception:
+            pass
 
     # Running -----------------------------------------------------------------------------
-    async def run(self, input_data: Any = None, ctx: Context | None = None, *,
-                  run_id: str | None = None) -> Any:
+    async def run(self, input_data: Any = None, ctx: Context | str | None = None, *,
+                  run_id: str | None = None, initial_input: Any = None) -> Any:
         """Run as a durable Temporal workflow and return its output (with the run's context).
 
-        With ``run_id`` of an existing run, attach to it instead of starting another.
+        Args:
+            input_data: The first step's data (``initial_input=`` is Refinire's older name; a
+                string as the second positional argument is taken as it too).
+            ctx: The run's context; after the run it holds the final state.
+            run_id: Of an existing run: attach to it instead of starting another.
         """
         from client.runner import run_flow
 
-        return await run_flow(self, input_data, ctx, run_id=run_id)
+        from .errors import FlowExecutionError
+        from .observability import get_global_registry
+
+        input_data, ctx = _run_args(input_data, ctx, initial_input)
+        registry = get_global_registry()
+        try:
+            result = await run_flow(self, input_data, self._run_context(input_data, ctx), run_id=run_id)
+        except FlowExecutionError as err:
+            registry.update_trace(self.trace_id, status="error", add_tags={
+                "error_step": err.step, "error_type": err.cause_type, "error_message": err.cause_message,
+                "run_id": err.run_id})
+            raise
+        registry.update_trace(self.trace_id, status="completed", total_spans=len(self.context.span_history),
+                              add_tags={"run_id": result.run_id})
+        return result
 
     async def start_run(self, input_data: Any = None, ctx: Context | None = None, *,
                     run_id: str | None = None) -> Any:
         """Start a run without waiting; returns a handle (``await handle.result()``)."""
         from client.runner import start_flow
 
-        return await start_flow(self, input_data, ctx, run_id=run_id)
+        return await start_flow(self, input_data, self._run_context(input_data, ctx), run_id=run_id)
 
     async def run_loop(self, input_data: Any = None, ctx: Context | None = None, *,
                        run_id: str | None = None) -> Any:
         """Run interactively: each question the run waits on is answered with ``feed(text)``."""
         from client.handle import run_loop
 
-        return await run_loop(self, input_data, ctx, run_id=run_id)
+        return await run_loop(self, input_data, self._run_context(input_data, ctx), run_id=run_id)
 
     def feed(self, text: str) -> None:
         from client.handle import feed
@@ -214,5 +412,23 @@ class Flow:
         self._registered_name = _registry.register(name, self, unique=not self.name)
         return self._registered_name
 
+    def __str__(self) -> str:
+        return f"Flow(start={self.start}, steps={len(self._steps)}, finished={self.finished})"
+
     def __repr__(self) -> str:
-        return f"Flow({self.durable_name!r}, steps={list(self._steps)!r})"
+        return f"Flow({self.durable_name!r}, start={self.start!r}, steps={list(self._steps)!r}, finished={self.finished})"
+
+
+def _is_agent(step: Step) -> bool:
+    from .agents import ClarifyAgent, RefinireAgent, RouterAgent
+
+    return isinstance(step, (RefinireAgent, RouterAgent, ClarifyAgent))
+
+
+def _run_args(input_data: Any, ctx: Any, initial_input: Any) -> tuple[Any, Context | None]:
+    if ctx is not None and not isinstance(ctx, Context):  # Refinire's run(input_data, initial_input)
+        initial_input, ctx = ctx, None
+    if input_data is None and initial_input is not None:
+        input_data = initial_input
+    return input_data, ctx
+

@@ -6,7 +6,8 @@ the way Refinire's own steps do. Inside a durable flow the workflow decides what
 
 from __future__ import annotations
 
-import json
+import asyncio
+import inspect
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Sequence
 
@@ -23,7 +24,8 @@ from .spec import (
     UserInputSpec,
 )
 
-__all__ = ["ConditionStep", "DebugStep", "FunctionStep", "ParallelStep", "Step", "UserInputStep"]
+__all__ = ["ConditionStep", "DebugStep", "ForkStep", "FunctionStep", "JoinStep", "ParallelStep", "Step",
+           "UserInputStep"]
 
 
 def _options(retry: RetrySpec | int | None, timeout: float | None, local: bool | None,
@@ -64,6 +66,17 @@ class Step(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 
+    def __str__(self) -> str:
+        return f"{type(self).__name__}({self.name})"
+
+    def _route_on(self, ctx: Context) -> Context:
+        """Refinire's ending of a step run directly: go to ``next_step``, else finish."""
+        if self.next_step:
+            ctx.goto(self.next_step)
+        else:
+            ctx.finish()
+        return ctx
+
 
 class FunctionStep(Step):
     """Runs ``function(data, ctx)`` or ``function(ctx)`` as a Temporal activity with retries."""
@@ -97,18 +110,20 @@ class FunctionStep(Step):
         fn = self.function
         return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
 
-    async def run_async(self, user_input: Any, ctx: Context) -> Context:
-        ctx.current_step = self.name
+    async def run_async(self, user_input: Any, ctx: Context | None = None) -> Context:
+        """Run outside a flow, as Refinire does: record the step, call the function, route.
+
+        An exception is recorded as a system message ("Function execution error in <name>: ...")
+        and the step still moves on. (Inside a durable flow it is retried, then handled.)
+        """
+        ctx = ctx if ctx is not None else Context()
+        ctx.update_step_info(self.name)
         try:
             out = await invoke(self.function, call_kind(self.function) or "data_ctx", user_input, ctx)
             ctx = apply_output(ctx, out)
         except Exception as exc:  # Refinire behaviour outside a flow: record and move on
             ctx.add_system_message(f"Function execution error in {self.name}: {exc}")
-        if self.next_step:
-            ctx.goto(self.next_step)
-        else:
-            ctx.finish()
-        return ctx
+        return self._route_on(ctx)
 
 
 class ConditionStep(Step):
@@ -166,10 +181,16 @@ class ConditionStep(Step):
             return self.routes[key]
         return self.routes.get("default")
 
-    async def run_async(self, user_input: Any, ctx: Context) -> Context:
+    async def run_async(self, user_input: Any, ctx: Context | None = None) -> Context:
+        """Run outside a flow: a condition that raises is recorded and takes the false branch."""
+        ctx = ctx if ctx is not None else Context()
+        ctx.update_step_info(self.name)
         try:
             value = self.condition(ctx)
-        except Exception:
+            if inspect.isawaitable(value):
+                value = await value
+        except Exception as exc:
+            ctx.add_system_message(f"Condition evaluation error: {exc}")
             value = False if self.routes is None else None
         target = self.choose(value)
         if target:
@@ -182,34 +203,50 @@ class ConditionStep(Step):
 class ParallelStep(Step):
     """Runs its branches concurrently, each as its own activity, at most ``max_workers`` at a time."""
 
-    def __init__(self, name: str, steps: Sequence[Step], next_step: str | None = None,
-                 max_workers: int | None = None, merge: dict[str, Any] | None = None) -> None:
+    def __init__(self, name: str, steps: Sequence[Step] | None = None, next_step: str | None = None,
+                 max_workers: int | None = None, merge: dict[str, Any] | None = None, *,
+                 parallel_steps: Sequence[Step] | None = None) -> None:
         super().__init__(name, next_step)
-        self.steps = list(steps)
+        if steps is None and parallel_steps is None:
+            raise FlowDefinitionError(f"ParallelStep {name!r} needs its branches: pass steps=[...].")
+        self.steps = list(steps if steps is not None else parallel_steps)  # type: ignore[arg-type]
         self.max_workers = max_workers
         self.merge = dict(merge or {})
         """``shared_state`` key → how to combine it when several branches change it: a strategy
         name (see ``MERGE_STRATEGIES``) or a pure function ``f(a, b)`` run inside the workflow."""
 
+    @property
+    def parallel_steps(self) -> list[Step]:
+        """Refinire's name for the branches."""
+        return self.steps
+
     def _spec(self, key: str, next_key: str | None) -> StepSpec:
         raise NotImplementedError("compiled by refinire._compile")
 
-    async def run_async(self, user_input: Any, ctx: Context) -> Context:
-        import asyncio
+    async def run_async(self, user_input: Any, ctx: Context | None = None) -> Context:
+        """Run the branches concurrently in this process, each on a copy of the context.
 
-        async def one(step: Step) -> tuple[str, Any]:
+        After it, ``shared_state[<branch>]`` is each branch's output, ``shared_state[
+        "__<branch>_metadata__"]`` its status and output, branch writes to ``shared_state`` are
+        merged, and ``result`` is ``{branch: output}`` in declaration order.
+        """
+        ctx = ctx if ctx is not None else Context()
+        ctx.update_step_info(self.name)
+        before = dict(ctx.shared_state)
+
+        async def one(step: Step) -> tuple[str, Context]:
             sub = ctx.model_copy(deep=True)
-            sub = await step.run_async(user_input, sub)
-            return step.name, sub.result
+            sub.span_history = []
+            return step.name, await step.run_async(user_input, sub)
 
-        for name, out in await asyncio.gather(*(one(s) for s in self.steps)):
-            ctx.shared_state[name] = out
+        for name, sub in await asyncio.gather(*(one(s) for s in self.steps)):
+            for key, value in sub.shared_state.items():
+                if key not in before or before[key] != value:
+                    ctx.shared_state[key] = value
+            ctx.shared_state[name] = sub.result
+            ctx.shared_state[f"__{name}_metadata__"] = {"status": "completed", "output": sub.result}
         ctx.result = {s.name: ctx.shared_state[s.name] for s in self.steps}
-        if self.next_step:
-            ctx.goto(self.next_step)
-        else:
-            ctx.finish()
-        return ctx
+        return self._route_on(ctx)
 
 
 class UserInputStep(Step):
@@ -225,26 +262,84 @@ class UserInputStep(Step):
         return UserInputSpec(key=key, name=self.name, next=next_key, prompt=self.prompt,
                              answer_timeout_s=self.answer_timeout)
 
-    async def run_async(self, user_input: Any, ctx: Context) -> Context:
-        if user_input is not None:
-            ctx.add_user_message(str(user_input))
-            ctx.result = user_input
-        if self.next_step:
-            ctx.goto(self.next_step)
-        else:
-            ctx.finish()
-        return ctx
+    async def run_async(self, user_input: Any, ctx: Context | None = None) -> Context:
+        """Outside a flow, as Refinire: with input, record it and move on; without, set
+        ``awaiting_prompt``/``awaiting_user_input`` and stay (the caller feeds the answer)."""
+        ctx = ctx if ctx is not None else Context()
+        ctx.update_step_info(self.name)
+        if user_input is None:
+            ctx.awaiting_prompt = self.prompt
+            ctx.awaiting_user_input = True
+            ctx.routing_result = {**(ctx.routing_result or {}), "needs_user_input": True,
+                                  "prompt": self.prompt, "step_name": self.name}
+            if ctx._awaiting_prompt_event is not None:
+                ctx._awaiting_prompt_event.set()
+            return ctx
+        ctx.add_user_message(str(user_input))
+        ctx.result = user_input
+        ctx.awaiting_prompt = None
+        ctx.awaiting_user_input = False
+        return self._route_on(ctx)
 
 
 class DebugStep(FunctionStep):
-    """Prints the context from the worker, then passes its input on unchanged."""
+    """Prints a line about the step (and the context if asked), then passes its input on unchanged.
+
+    In a durable flow it prints from the worker that runs it (for ``flow.run``, your script).
+    """
 
     def __init__(self, name: str, message: str = "", print_context: bool = False,
                  next_step: str | None = None) -> None:
         def debug(data: Any, ctx: Context) -> None:
-            print(f"[DEBUG {name}] {message} data={data!r}")
+            line = f"DEBUG [{name}]: {message}"
+            if data:
+                line += f" | User Input: {data}"
+            print(f"{line} | Step Count: {ctx.step_count} | Next Label: {ctx.next_label}")
             if print_context:
-                print(json.dumps(ctx.shared_state, indent=2, default=str))
+                print(f"Context: {ctx.model_dump()}")
+            ctx.add_system_message(f"DEBUG {name}: {message}")
 
         debug.__qualname__ = f"DebugStep.{name}"
         super().__init__(name, debug, next_step)
+        self.message = message
+        self.print_context = print_context
+
+
+class ForkStep(Step):
+    """Refinire's fork marker: records its branches in ``shared_state`` and goes to ``join_step``.
+
+    It starts nothing by itself; for branches that really run concurrently use a parallel block.
+    """
+
+    def __init__(self, name: str, branches: list[str], join_step: str) -> None:
+        super().__init__(name, None)
+        self.branches = list(branches)
+        self.join_step = join_step
+
+    def _branch_targets(self) -> list[str]:
+        return [self.join_step]
+
+    async def run_async(self, user_input: Any, ctx: Context | None = None) -> Context:
+        ctx = ctx if ctx is not None else Context()
+        ctx.update_step_info(self.name)
+        ctx.shared_state[f"{self.name}_branches"] = list(self.branches)
+        ctx.shared_state[f"{self.name}_started"] = True
+        ctx.goto(self.join_step)
+        return ctx
+
+
+class JoinStep(Step):
+    """Refinire's join marker: notes how many branches its fork recorded, then moves on."""
+
+    def __init__(self, name: str, fork_step: str, join_type: str = "all",
+                 next_step: str | None = None) -> None:
+        super().__init__(name, next_step)
+        self.fork_step = fork_step
+        self.join_type = join_type
+
+    async def run_async(self, user_input: Any, ctx: Context | None = None) -> Context:
+        ctx = ctx if ctx is not None else Context()
+        ctx.update_step_info(self.name)
+        branches = ctx.shared_state.get(f"{self.fork_step}_branches", [])
+        ctx.add_system_message(f"Joined {len(branches)} branches using {self.join_type} strategy")
+        return self._route_on(ctx)

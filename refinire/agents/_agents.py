@@ -8,13 +8,27 @@ from typing import Any, Callable, Mapping
 
 from pydantic import BaseModel
 
-from .context import Context
-from .errors import FlowDefinitionError
-from .spec import AgentSpec, ClarifySpec, RouterSpec, StepSpec
-from .spec import RetrySpec
-from .steps import Step, _options
+from ..context import Context
+from ..errors import FlowDefinitionError
+from ..spec import AgentSpec, ClarifySpec, RouterSpec, StepSpec
+from ..spec import RetrySpec
+from ..steps import Step, _options
 
-__all__ = ["ClarifyAgent", "RefinireAgent", "RouterAgent"]
+__all__ = ["ClarifyAgent", "LLMResult", "RefinireAgent", "RouterAgent"]
+
+
+class LLMResult(BaseModel):
+    """Refinire's generation result: ``content``, ``success``, ``metadata``, score and attempts.
+
+    Our agents put the generated text itself in ``ctx.result`` (and the evaluation in
+    ``ctx.evaluation_result``); this type is here for code that builds or checks one.
+    """
+
+    content: Any = None
+    success: bool = True
+    metadata: dict[str, Any] = {}
+    evaluation_score: float | None = None
+    attempts: int = 1
 
 
 class RefinireAgent(Step):
@@ -70,9 +84,12 @@ class RefinireAgent(Step):
 class RouterAgent(Step):
     """Classifies its input and routes to ``routes[category]``; data passes through unchanged."""
 
-    def __init__(self, config: Mapping[str, Any] | BaseModel | None = None, **kwargs: Any) -> None:
+    def __init__(self, config: Mapping[str, Any] | BaseModel | None = None,
+                 llm_pipeline: "RefinireAgent | None" = None, **kwargs: Any) -> None:
         cfg = dict(config.model_dump() if isinstance(config, BaseModel) else (config or {}))
         cfg.update(kwargs)
+        if llm_pipeline is not None and not cfg.get("model"):
+            cfg["model"] = getattr(llm_pipeline, "model", None)
         name = cfg.get("name") or "router"
         routes = cfg.get("routes")
         if not isinstance(routes, Mapping) or not routes:
@@ -86,7 +103,13 @@ class RouterAgent(Step):
             raise FlowDefinitionError(
                 f"RouterAgent {name!r}: classifier_type {self.classifier_type!r} is unknown; use 'llm' or 'rule'."
             )
-        self.generation_instructions = cfg.get("generation_instructions") or ""
+        self.generation_instructions = (cfg.get("generation_instructions")
+                                        or cfg.get("classification_prompt") or "")
+        examples = cfg.get("classification_examples") or {}
+        if examples:  # Refinire's RouterConfig: a few inputs per category, shown to the model
+            shown = "\n".join(f"- {example!r} -> {category}" for category, items in examples.items()
+                              for example in items)
+            self.generation_instructions = f"{self.generation_instructions}\n\nExamples:\n{shown}".strip()
         self.model = cfg.get("model") or "gpt-4o-mini"
         self.default_route = cfg.get("default_route")
         self.classification_rules: dict[str, Callable[..., Any]] = dict(cfg.get("classification_rules") or {})
