@@ -49,7 +49,8 @@ class _HookedActivity(ActivityInboundInterceptor):
             own = exc.__cause__ if isinstance(exc, ApplicationError) and exc.__cause__ else exc
             flow.run_hooks("error", name, ctx, own)
             raise
-        after = getattr(out, "context", ctx)
+        # Format-2 steps return only their changes; the step changed the input's context in place.
+        after = getattr(out, "context", None) or ctx
         flow.run_hooks("after_step", name, after, after)
         return out
 
