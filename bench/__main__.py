@@ -1,5 +1,6 @@
 """``python -m bench [--quick] [--json PATH]``: our flows against a hand-written Temporal baseline,
-on one embedded server this process starts (and stops) itself."""
+on one embedded server this process starts (and stops) itself. ``--long``: the cost of a step at the
+start and the end of long runs (bench/long.py)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     parser.add_argument("--no-search-attributes", action="store_true",
                         help="a server without FlowName/FlowStep/FlowStatus: what the upserts cost")
+    parser.add_argument("--long", action="store_true",
+                        help="long loops: per-step latency, history bytes and RSS, first vs last steps")
+    parser.add_argument("--iterations", type=int, default=10_000, help="--long: activity-loop iterations")
+    parser.add_argument("--state-bytes", type=int, default=100_000, help="--long: shared_state size")
+    parser.add_argument("--local-iterations", type=int, default=10_000, help="--long: local-loop iterations")
     args = parser.parse_args(argv)
+    if args.long:
+        return _long(args)
     sizes = scenarios.Sizes.quick() if args.quick else scenarios.Sizes()
     cache = _bytecode_cache()
     try:
@@ -66,6 +74,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(out))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
+    return 0
+
+
+def _long(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from bench import long
+
+    cache = _bytecode_cache()
+    try:
+        figs = asyncio.run(long.run_long(args.iterations, args.state_bytes, args.local_iterations))
+    finally:
+        if cache:
+            shutil.rmtree(cache, ignore_errors=True)
+    print(f"machine: {os.cpu_count()} CPUs; window: first and last {long.WINDOW} steps")
+    print(long.report(figs))
+    if args.json:
+        Path(args.json).write_text(json.dumps([{**asdict(f), "latency_ratio": f.latency_ratio,
+                                                "bytes_ratio": f.bytes_ratio} for f in figs], indent=2))
     return 0
 
 
