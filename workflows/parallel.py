@@ -4,7 +4,8 @@ Every branch starts from the context at the fork and reports what it changed. Ch
 ``shared_state`` keys all apply, deletes included. Two branches changing one key to different values
 is a conflict: the run fails naming the key and both branches, unless the block says how to merge
 that key (``"merge": {"log": "extend", "n": "sum"}`` or a pure function ``f(a, b)``, like
-LangGraph's reducers). No write is ever lost silently. Declaration order, never completion order,
+LangGraph's reducers); a declared key is always merged, even when the branches wrote equal values
+(two increments of one counter look alike). No write is ever lost silently. Declaration order, never completion order,
 decides everything, so a replay sees the same context whatever finished first.
 
 Runs recorded in format 1 keep that format's rule (later branches overwrite earlier ones) so that
@@ -115,10 +116,10 @@ def merge_branches(ctx: Context, block: ParallelSpec, results: Sequence[StepOutp
     live = getattr(flow, "step_object", lambda *_: None)(block.key)
     for key, writes in changes.items():
         values = [v for _, v in writes]
-        if not strict or len(writes) == 1 or all(_same(values[0], v) for v in values[1:]):
+        how = block.merge.get(str(key)) if isinstance(key, (str, int)) else None
+        if not strict or len(writes) == 1 or (how is None and all(_same(values[0], v) for v in values[1:])):
             value = values[-1]
         else:
-            how = block.merge.get(str(key)) if isinstance(key, (str, int)) else None
             if how is None or _DELETED in values:
                 names = [n for n, _ in writes]
                 raise _fail(

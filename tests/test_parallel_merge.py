@@ -1,0 +1,110 @@
+"""Parallel branches never lose a write: each branch's changes are a diff against the fork.
+
+Disjoint changes all apply (deletes too); two branches changing one key is an error naming the key
+and both branches, unless the block says how to merge it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+
+from refinire import Flow, FlowDefinitionError, FlowExecutionError, FunctionStep
+
+
+def _append(item):
+    def step(data, ctx):
+        ctx.shared_state["log"].append(item)
+        ctx.shared_state["count"] += 1
+        return item
+
+    return step
+
+
+def _start(data, ctx):
+    ctx.shared_state.update(log=["fork"], count=10, doomed="x", tags=["a"], meta={"k": 1})
+    return data
+
+
+def _flow(name: str, **block) -> Flow:
+    return Flow({
+        "start": FunctionStep("start", _start, next_step="fan"),
+        "fan": {"parallel": [FunctionStep("left", _append("L")), FunctionStep("right", _append("R"))],
+                "next_step": "end", **block},
+        "end": FunctionStep("end", lambda data, ctx: data),
+    }, name=name)
+
+
+async def test_two_branches_changing_one_key_is_an_error_naming_the_key_and_both_branches(client):
+    with pytest.raises(FlowExecutionError) as err:
+        await _flow("merge_conflict").run("go")
+    message = str(err.value)
+    assert "branches 'left' and 'right' both changed shared_state['log']" in message
+    assert "'merge'" in message and "extend" in message and err.value.step == "fan"
+    desc = await client.get_workflow_handle(err.value.run_id).describe()
+    assert desc.status == WorkflowExecutionStatus.FAILED
+
+
+async def test_declared_merges_keep_every_branchs_write():
+    result = await _flow("merge_declared", merge={"log": "extend", "count": "sum"}).run("go")
+    assert result.shared_state["log"] == ["fork", "L", "R"]  # declaration order, both appends
+    assert result.shared_state["count"] == 12  # both increments
+    assert result == {"left": "L", "right": "R"}
+    assert result.shared_state["left"] == "L" and result.shared_state["__right_metadata__"] == {
+        "status": "completed", "output": "R"}
+
+
+async def test_disjoint_changes_and_deletes_all_apply():
+    def one(data, ctx):
+        ctx.shared_state["from_one"] = 1
+        del ctx.shared_state["doomed"]
+        return "one"
+
+    def two(data, ctx):
+        ctx.shared_state["from_two"] = 2
+        ctx.shared_state["meta"] = {"k": 2}
+        return "two"
+
+    flow = Flow({
+        "start": FunctionStep("start", _start, next_step="fan"),
+        "fan": {"parallel": [FunctionStep("one", one), FunctionStep("two", two)], "next_step": "end"},
+        "end": FunctionStep("end", lambda data, ctx: sorted(ctx.shared_state)),
+    }, name="merge_disjoint")
+    result = await flow.run("go")
+    state = result.shared_state
+    assert "doomed" not in state  # a branch's delete is not undone by the other branch
+    assert state["from_one"] == 1 and state["from_two"] == 2 and state["meta"] == {"k": 2}
+
+
+async def test_a_merge_function_combines_values_like_a_reducer():
+    def tag(name):
+        def step(data, ctx):
+            ctx.shared_state["tags"] = ctx.shared_state["tags"] + [name]
+            return name
+        return step
+
+    flow = Flow({
+        "start": FunctionStep("start", _start, next_step="fan"),
+        "fan": {"parallel": [FunctionStep(n, tag(n)) for n in ("x", "y", "z")], "next_step": "end",
+                "merge": {"tags": lambda a, b: a + [t for t in b if t not in a]}},
+        "end": FunctionStep("end", lambda data, ctx: ctx.shared_state["tags"]),
+    }, name="merge_function")
+    assert await flow.run("go") == ["a", "x", "y", "z"]
+
+
+async def test_two_branches_writing_the_same_value_is_no_conflict():
+    def same(data, ctx):
+        ctx.shared_state["status"] = "checked"
+        return data
+
+    flow = Flow({
+        "fan": {"parallel": [FunctionStep("p", same), FunctionStep("q", same)], "next_step": "end"},
+        "end": FunctionStep("end", lambda data, ctx: ctx.shared_state["status"]),
+    }, name="merge_same_value")
+    assert await flow.run("go") == "checked"
+
+
+def test_an_unknown_merge_strategy_fails_when_the_flow_is_built():
+    with pytest.raises(FlowDefinitionError) as err:
+        _flow("merge_bad", merge={"log": "append"})
+    assert "'append'" in str(err.value) and "extend" in str(err.value) and "'fan'" in str(err.value)
