@@ -166,6 +166,33 @@ async def test_the_gate_catches_a_changed_condition(monkeypatch):
     assert "adult" in str(result.replay_failure) and "minor" in str(result.replay_failure)
 
 
+async def test_the_gate_catches_a_changed_condition_in_a_later_run_of_a_chain(monkeypatch):
+    """A later Temporal run of a chain replays from its own start (the continuation's input) through
+    the corpus code: stop the loop one iteration early and part 3 no longer replays."""
+    path = _chains()["0.2.0", "chain"][2]
+    replayer = _replayer(_converter(path))
+    assert (await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)).replay_failure is None
+    step = corpus.corpus_chain._steps["more"]
+    monkeypatch.setattr(step, "condition", lambda ctx: ctx.shared_state["i"] < 1)
+    result = await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)
+    assert result.replay_failure is not None and "Nondeterminism" in str(result.replay_failure)
+
+
+async def test_the_gate_runs_the_recorded_merge_function(monkeypatch):
+    """parallel_merge's ``best`` is merged by a function from the corpus code during replay."""
+    path = HISTORIES / "0.2.0" / "parallel_merge.json"
+    calls: list[tuple[str, str]] = []
+
+    def spy(a, b):
+        calls.append((a, b))
+        return corpus.longer(a, b)
+
+    monkeypatch.setitem(corpus.corpus_parallel_merge._steps["fan"].merge, "best", spy)
+    result = await _replayer(_converter(path)).replay_workflow(_load(path), raise_on_replay_failure=False)
+    assert result.replay_failure is None
+    assert calls == [("a", "bbb"), ("bbb", "cc")]
+
+
 def _recorder():
     import importlib.util
 
