@@ -4,6 +4,8 @@ tests/histories/<version>/<case>.json are event histories recorded by tests/hist
 (from the flows in tests/flows/corpus.py) with the workflow code of that version. Temporal's
 Replayer re-runs the current FlowWorkflow against each one; a change in what the workflow does
 (commands issued, their order, conditions' outcomes) fails the replay, naming the history.
+A run that continued as new is a chain of Temporal runs, recorded as <case>.1.json, <case>.2.json, ...
+(oldest first); each one is replayed on its own, as Temporal replays each run of a chain.
 A failure here is fixed in the workflow (``workflow.patched`` or a format version in the run's
 input), never by re-recording the history (DESIGN.md rule 10).
 """
@@ -31,6 +33,7 @@ REQUIRED_CASES = [
     "function", "condition", "routes", "parallel", "retries", "error_handler", "loop",
     "agent_eval", "router_llm", "router_rule", "clarify_answered", "clarify_timeout", "user_input",
     "local", "custom", "failed", "by_name", "sealed",
+    "chain", "chain_wait", "parallel_merge", "local_loop", "big_state",
 ]
 """Every case the newest recorded version must cover. Add to it; never remove from it."""
 
@@ -39,12 +42,30 @@ def _version_key(folder: Path) -> tuple[int, ...]:
     return tuple(int(part) for part in folder.name.split("."))
 
 
+def _case_and_part(path: Path) -> tuple[str, int | None]:
+    """``chain.2.json`` is part 2 of case ``chain``; ``function.json`` is case ``function``, one part."""
+    case, _, part = path.stem.partition(".")
+    return case, (int(part) if part else None)
+
+
 def _ident(path: Path) -> str:
-    return path.relative_to(HISTORIES).with_suffix("").as_posix()
+    """``<version>/<case>``, or ``<version>/<case>/<part>`` for one Temporal run of a chain."""
+    case, part = _case_and_part(path)
+    return f"{path.parent.name}/{case}" + (f"/{part}" if part is not None else "")
 
 
 def _load(path: Path) -> WorkflowHistory:
-    return WorkflowHistory.from_json(f"corpus-{path.stem}", json.loads(path.read_text()))
+    return WorkflowHistory.from_json(f"corpus-{_case_and_part(path)[0]}", json.loads(path.read_text()))
+
+
+def _chains() -> dict[tuple[str, str], list[Path]]:
+    """(version, case) -> the parts of every chained recording, in part order."""
+    chains: dict[tuple[str, str], list[Path]] = {}
+    for path in FILES:
+        case, part = _case_and_part(path)
+        if part is not None:
+            chains.setdefault((path.parent.name, case), []).append(path)
+    return {k: sorted(v, key=lambda p: _case_and_part(p)[1]) for k, v in chains.items()}
 
 
 def _is_sealed(history_json: str) -> bool:
@@ -75,6 +96,28 @@ def test_the_corpus_is_there():
     assert all(p.parent.parent == HISTORIES for p in FILES), "histories live in tests/histories/<version>/"
     for folder in versions:
         _version_key(folder)  # every folder is a version: X.Y.Z
+    for path in FILES:
+        case, part = _case_and_part(path)
+        assert case and "." not in path.stem.partition(".")[2], f"{path.name}: <case>.json or <case>.<part>.json"
+        assert not (path.parent / f"{case}.json").exists() or part is None, (
+            f"{path.parent.name}/{case} is recorded both whole and as a chain")
+
+
+def test_each_chain_is_whole_and_in_order():
+    """A chain's parts are numbered 1..N, part 1 is a first run, and each later part continues the one
+    before it (its start event names that run), so no Temporal run of the chain is missing."""
+    from client.chain import previous_run_id
+
+    chains = _chains()
+    assert ("0.2.0", "chain") in chains and len(chains["0.2.0", "chain"]) >= 4
+    for (version, case), parts in chains.items():
+        numbers = [_case_and_part(p)[1] for p in parts]
+        assert numbers == list(range(1, len(parts) + 1)), f"{version}/{case}: parts {numbers}"
+        assert len(parts) >= 2, f"{version}/{case}: a chain of one run is recorded as {case}.json"
+        histories = [_load(p) for p in parts]
+        assert previous_run_id(histories[0]) is None, f"{version}/{case}/1 continues an unrecorded run"
+        for n, (before, after) in enumerate(zip(histories, histories[1:]), start=2):
+            assert previous_run_id(after) == before.run_id, f"{version}/{case}/{n} does not continue part {n - 1}"
 
 
 @pytest.mark.parametrize("path", FILES, ids=_ident)
@@ -88,7 +131,7 @@ async def test_history_replays_with_the_current_code(path: Path):
 
 def test_the_newest_version_covers_every_required_case():
     newest = max((p for p in HISTORIES.iterdir() if p.is_dir()), key=_version_key)
-    recorded = {p.stem for p in newest.glob("*.json")}
+    recorded = {_case_and_part(p)[0] for p in newest.glob("*.json")}
     missing = [c for c in REQUIRED_CASES if c not in recorded]
     assert not missing, (f"{newest.name} lacks histories for {missing}: record them with "
                          f"`python tests/histories/record.py {newest.name} {' '.join(missing)}`")
@@ -123,6 +166,33 @@ async def test_the_gate_catches_a_changed_condition(monkeypatch):
     assert "adult" in str(result.replay_failure) and "minor" in str(result.replay_failure)
 
 
+async def test_the_gate_catches_a_changed_condition_in_a_later_run_of_a_chain(monkeypatch):
+    """A later Temporal run of a chain replays from its own start (the continuation's input) through
+    the corpus code: stop the loop one iteration early and part 3 no longer replays."""
+    path = _chains()["0.2.0", "chain"][2]
+    replayer = _replayer(_converter(path))
+    assert (await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)).replay_failure is None
+    step = corpus.corpus_chain._steps["more"]
+    monkeypatch.setattr(step, "condition", lambda ctx: ctx.shared_state["i"] < 1)
+    result = await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)
+    assert result.replay_failure is not None and "Nondeterminism" in str(result.replay_failure)
+
+
+async def test_the_gate_runs_the_recorded_merge_function(monkeypatch):
+    """parallel_merge's ``best`` is merged by a function from the corpus code during replay."""
+    path = HISTORIES / "0.2.0" / "parallel_merge.json"
+    calls: list[tuple[str, str]] = []
+
+    def spy(a, b):
+        calls.append((a, b))
+        return corpus.longer(a, b)
+
+    monkeypatch.setitem(corpus.corpus_parallel_merge._steps["fan"].merge, "best", spy)
+    result = await _replayer(_converter(path)).replay_workflow(_load(path), raise_on_replay_failure=False)
+    assert result.replay_failure is None
+    assert calls == [("a", "bbb"), ("bbb", "cc")]
+
+
 def _recorder():
     import importlib.util
 
@@ -140,4 +210,8 @@ def test_the_recorder_refuses_to_overwrite_a_recorded_history(capsys):
     assert record.main(["0.1.0", "function"]) == 1  # refuses before starting any server
     assert "Refusing to overwrite" in capsys.readouterr().err
     assert (HISTORIES / "0.1.0" / "function.json").read_bytes() == before
+    chain = _chains()["0.2.0", "chain"]
+    assert record.targets(HISTORIES / "0.2.0", "chain") == sorted(chain)  # not chain_wait's parts
+    assert record.main(["0.2.0", "chain"]) == 1  # a chain's parts count as its history
+    assert "0.2.0/chain.1.json" in capsys.readouterr().err
     assert record.main(["0.1.0", "no_such_case"]) == 2

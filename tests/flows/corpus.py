@@ -23,6 +23,7 @@ from refinire import (
     ConditionStep,
     Flow,
     FunctionStep,
+    HistoryBudget,
     RefinireAgent,
     RetrySpec,
     RouterAgent,
@@ -375,6 +376,173 @@ corpus_sealed = Flow(
 )
 
 
+# ---------------------------------------------------------------------------------------------
+# Format 2 (0.2.0): lean activity contexts and deltas, diff merges, continue-as-new chains,
+# checkpoints of local steps. Each case below is a separate flow; like the ones above, never edit.
+# ---------------------------------------------------------------------------------------------
+
+CHAIN_BUDGET = HistoryBudget(max_events=50)
+"""About 8 activity steps per Temporal run: a loop of a few dozen steps crosses several continuations."""
+CHAIN_STATE_BYTES = 3_000
+
+
+def chain_setup(data, ctx):
+    ctx.shared_state.update(n=int(data), i=0, blob="c" * CHAIN_STATE_BYTES,
+                            table={f"row{k}": k * k for k in range(20)}, seen=[])
+    return 0
+
+
+def chain_work(data, ctx):
+    i = ctx.shared_state["i"] + 1
+    ctx.shared_state["i"] = i
+    ctx.shared_state["seen"] = ctx.shared_state["seen"][-3:] + [i]
+    return data + i
+
+
+def chain_more(ctx):
+    return ctx.shared_state["i"] < ctx.shared_state["n"]
+
+
+def chain_done(data, ctx):
+    return f"sum {data} after {ctx.shared_state['i']} with {len(ctx.shared_state['blob'])} bytes"
+
+
+# chain: a loop that continues as new at least three times, carrying a few KB of state -------
+corpus_chain = Flow(
+    {
+        "setup": FunctionStep("setup", chain_setup, next_step="work"),
+        "work": FunctionStep("work", chain_work),
+        "more": ConditionStep("more", chain_more, "work", "done"),
+        "done": FunctionStep("done", chain_done),
+    },
+    name="corpus_chain", history_budget=CHAIN_BUDGET,
+)
+
+
+# chain_wait: a loop continues as new, then a question is answered in a later Temporal run ---
+def chain_finish(data, ctx):
+    return f"{data} after {ctx.shared_state['i']} rounds"
+
+
+corpus_chain_wait = Flow(
+    {
+        "setup": FunctionStep("setup", chain_setup, next_step="work"),
+        "work": FunctionStep("work", chain_work),
+        "more": ConditionStep("more", chain_more, "work", "ask"),
+        "ask": UserInputStep("ask", "Which colour?"),
+        "finish": FunctionStep("finish", chain_finish),
+    },
+    name="corpus_chain_wait", history_budget=CHAIN_BUDGET,
+)
+
+
+# parallel_merge: branches merge as diffs: extend, sum, a function, a delete, disjoint writes -
+def merge_prep(data, ctx):
+    ctx.shared_state.update(log=["prep"], count=10, doomed="to be deleted", best="", kept="as is")
+    return f"<{data}>"
+
+
+def longer(a, b):
+    """Merge function for ``best``: the longer text wins (runs in the workflow, so pure)."""
+    return b if len(b) > len(a) else a
+
+
+def merge_branch(label, inc, *, delete=False):
+    def step(data, ctx):
+        ctx.shared_state["log"] = ctx.shared_state["log"] + [label]
+        ctx.shared_state["count"] = ctx.shared_state["count"] + inc
+        ctx.shared_state["best"] = label * inc
+        ctx.shared_state[f"{label}_only"] = f"{label} saw {data}"
+        if delete:
+            del ctx.shared_state["doomed"]
+        return f"{label}:{data}"
+
+    step.__qualname__ = f"merge_branch.{label}"
+    return step
+
+
+def merge_join(data, ctx):
+    s = ctx.shared_state
+    return (f"{' | '.join(f'{k}={v}' for k, v in sorted(data.items()))} ; log={s['log']} "
+            f"count={s['count']} best={s['best']} doomed={'doomed' in s}")
+
+
+corpus_parallel_merge = Flow(
+    {
+        "prep": FunctionStep("prep", merge_prep),
+        "fan": {"parallel": [FunctionStep("a", merge_branch("a", 1)),
+                             FunctionStep("b", merge_branch("b", 3, delete=True)),
+                             FunctionStep("c", merge_branch("c", 2))],
+                "max_workers": 2, "next_step": "join",
+                "merge": {"log": "extend", "count": "sum", "best": longer}},
+        "join": FunctionStep("join", merge_join),
+    },
+    name="corpus_parallel_merge",
+)
+
+
+# local_loop: ~250 local steps in a row: the run checkpoints its workflow task (a 1 ms timer) --
+def local_setup(data, ctx):
+    ctx.shared_state.update(n=int(data), i=0)
+    return 0
+
+
+def local_work(data, ctx):
+    ctx.shared_state["i"] += 1
+    return data + 1
+
+
+def local_more(ctx):
+    return ctx.shared_state["i"] < ctx.shared_state["n"]
+
+
+corpus_local_loop = Flow(
+    {
+        "setup": FunctionStep("setup", local_setup, next_step="work"),
+        "work": FunctionStep("work", local_work),
+        "more": ConditionStep("more", local_more, "work", "done"),
+        "done": FunctionStep("done", lambda data, ctx: f"local loop ran {data} times"),
+    },
+    name="corpus_local_loop", local=True, max_steps=2_000,
+)
+
+
+# big_state: ~200 KB of shared_state across a few steps -------------------------------------
+BIG_STATE_BYTES = 200_000
+
+
+def big_fill(data, ctx):
+    ctx.shared_state["big"] = str(data) * (BIG_STATE_BYTES // max(len(str(data)), 1))
+    ctx.shared_state["rows"] = [{"id": k, "text": f"row {k}"} for k in range(200)]
+    return len(ctx.shared_state["big"])
+
+
+def big_touch(data, ctx):
+    ctx.shared_state["touched"] = True
+    ctx.shared_state["rows"][0]["text"] = "row zero"
+    return data
+
+
+def big_check(ctx):
+    return len(ctx.shared_state["big"]) >= BIG_STATE_BYTES - 10
+
+
+def big_report(data, ctx):
+    return f"{data} bytes, {len(ctx.shared_state['rows'])} rows, first {ctx.shared_state['rows'][0]['text']!r}"
+
+
+corpus_big_state = Flow(
+    {
+        "fill": FunctionStep("fill", big_fill),
+        "touch": FunctionStep("touch", big_touch),
+        "check": ConditionStep("check", big_check, "report", "small"),
+        "report": FunctionStep("report", big_report),
+        "small": FunctionStep("small", lambda data, ctx: "too small"),
+    },
+    name="corpus_big_state",
+)
+
+
 CASES: dict[str, Flow] = {
     "function": corpus_function,
     "condition": corpus_condition,
@@ -394,6 +562,11 @@ CASES: dict[str, Flow] = {
     "failed": corpus_failed,
     "by_name": corpus_by_name,
     "sealed": corpus_sealed,
+    "chain": corpus_chain,
+    "chain_wait": corpus_chain_wait,
+    "parallel_merge": corpus_parallel_merge,
+    "local_loop": corpus_local_loop,
+    "big_state": corpus_big_state,
 }
 """Case name (history file name) -> the flow its history replays against."""
 

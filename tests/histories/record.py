@@ -6,6 +6,9 @@ with an in-process worker, checks the run did what the case is for, and writes t
 history to ``tests/histories/VERSION/<case>.json`` (``WorkflowHistory.to_json()``; the ``sealed``
 case keeps its payloads sealed). Workflow ids are ``corpus-<case>``.
 
+A run that continued as new is a chain of Temporal runs under one workflow id: every one of them is
+written, oldest first, as ``<case>.1.json``, ``<case>.2.json``, ... (``client.chain.fetch_chain``).
+
 It never overwrites a history: if any target file exists it records nothing and exits with 1.
 Committed histories are never re-recorded (see tests/histories/README.md).
 """
@@ -43,6 +46,10 @@ class Case:
     """Start without a spec (by flow name): the worker's spec is pinned through describe_flow."""
     sealed: bool = False
     fails: bool = False
+    runs: int = 1
+    """At least this many Temporal runs (a chain: ``runs - 1`` continuations as new)."""
+    histories: Callable[[list[Any]], str | None] | None = None
+    """Checks the run's histories (oldest first); returns what is wrong, or ``None``."""
 
 
 def _ok(output: Any, **state: Any) -> Callable[[Any], bool]:
@@ -87,10 +94,66 @@ DRIVE: dict[str, Case] = {
     "sealed": Case("abc", _ok("sealed abc (noted)", note="secret abc"), sealed=True),
 }
 
+
+
+def _events(history: Any, kind: str) -> int:
+    from temporalio.api.enums.v1 import EventType
+
+    wanted = EventType.Value(f"EVENT_TYPE_{kind}")
+    return sum(1 for e in history.events if e.event_type == wanted)
+
+
+def _answered_in_a_later_run(chain: list[Any]) -> str | None:
+    runs = [i + 1 for i, h in enumerate(chain) if _events(h, "WORKFLOW_EXECUTION_UPDATE_ACCEPTED")]
+    if len(runs) != 1 or runs[0] < 2:
+        return f"the answer should be taken once, by a run after the first; taken by run(s) {runs} of {len(chain)}"
+    return None
+
+
+def _checkpoints(chain: list[Any]) -> str | None:
+    timers = sum(_events(h, "TIMER_STARTED") for h in chain)
+    markers = sum(_events(h, "MARKER_RECORDED") for h in chain)
+    if timers < 2 or markers < 200:
+        return f"expected >= 2 checkpoint timers and >= 200 local-activity markers, got {timers} and {markers}"
+    return None
+
+
+def _big(chain: list[Any]) -> str | None:
+    size = sum(len(h.to_json()) for h in chain)
+    return None if size >= 200_000 else f"the history is only {size:,} bytes"
+
+
+def _merged(result: Any) -> bool:
+    s = result.shared_state
+    return (result.value == "a=a:<m> | b=b:<m> | c=c:<m> ; log=['prep', 'a', 'b', 'c'] count=16 "
+                           "best=bbb doomed=False"
+            and s["log"] == ["prep", "a", "b", "c"] and s["count"] == 16 and s["best"] == "bbb"
+            and "doomed" not in s and s["kept"] == "as is"
+            and [s.get(f"{b}_only") for b in "abc"] == ["a saw <m>", "b saw <m>", "c saw <m>"])
+
+
+DRIVE.update({
+    "chain": Case(30, _ok("sum 465 after 30 with 3000 bytes", i=30, seen=[27, 28, 29, 30]), runs=4),
+    "chain_wait": Case(12, _ok("teal after 12 rounds", i=12), answers=["teal"], runs=2,
+                       histories=_answered_in_a_later_run),
+    "parallel_merge": Case("m", _merged),
+    "local_loop": Case(250, _ok("local loop ran 250 times", i=250), histories=_checkpoints),
+    "big_state": Case("0123456789", lambda r: r.value == "200000 bytes, 200 rows, first 'row zero'"
+                      and r.shared_state["touched"] is True and len(r.shared_state["big"]) == 200_000,
+                      histories=_big),
+})
+
 assert set(DRIVE) == set(CASES), "every corpus flow needs a way to be driven, and vice versa"
 
 
-async def record_case(name: str, llm: Any, path: Path) -> None:
+def targets(out: Path, name: str) -> list[Path]:
+    """The files a case's history is (or would be) in: ``<case>.json``, or a chain's parts."""
+    return sorted(p for p in out.glob(f"{name}.*json") if p.name == f"{name}.json"
+                  or (p.name.count(".") == 2 and p.name.split(".")[1].isdigit()))
+
+
+async def record_case(name: str, llm: Any, out: Path) -> list[Path]:
+    from client.chain import fetch_chain
     from client.codec import KEY_ENV
     from client.connect import connect
     from client.handle import RunHandle
@@ -128,12 +191,24 @@ async def record_case(name: str, llm: Any, path: Path) -> None:
         raise AssertionError(f"case {name!r} did not do what it is for: {detail!r}")
     if len(llm.queue):
         raise AssertionError(f"case {name!r} left {len(llm.queue)} scripted model replies unused")
-    history = await client.get_workflow_handle(run_id).fetch_history()
-    text = history.to_json()
-    if case.sealed and "YmluYXJ5L2VuY3J5cHRlZA==" not in text:  # base64 of b"binary/encrypted"
+    chain = await fetch_chain(client, run_id)
+    if len(chain) < case.runs:
+        raise AssertionError(f"case {name!r} ran as {len(chain)} Temporal run(s), meant to be at least "
+                             f"{case.runs} (continued as new {case.runs - 1} times)")
+    problem = case.histories(chain) if case.histories else None
+    if problem:
+        raise AssertionError(f"case {name!r}: {problem}")
+    texts = [h.to_json() for h in chain]
+    if case.sealed and any("YmluYXJ5L2VuY3J5cHRlZA==" not in t for t in texts):  # b"binary/encrypted"
         raise AssertionError("the sealed case's history holds unsealed payloads")
-    with path.open("x") as f:  # "x": never overwrite, even if a file appeared meanwhile
-        f.write(text)
+    paths = ([out / f"{name}.json"] if len(chain) == 1
+             else [out / f"{name}.{i}.json" for i in range(1, len(chain) + 1)])
+    if targets(out, name):
+        raise AssertionError(f"case {name!r} has histories already: {targets(out, name)}")
+    for path, text in zip(paths, texts):
+        with path.open("x") as f:  # "x": never overwrite, even if a file appeared meanwhile
+            f.write(text)
+    return paths
 
 
 async def record(version: str, names: list[str]) -> int:
@@ -160,16 +235,15 @@ async def record(version: str, names: list[str]) -> int:
             embedded.wait_listening(port, 60, proc, log)
             out.mkdir(parents=True, exist_ok=True)
             for name in names:
-                path = out / f"{name}.json"
                 started = time.monotonic()
                 try:
-                    await asyncio.wait_for(record_case(name, llm, path), 120)
+                    paths = await asyncio.wait_for(record_case(name, llm, out), 120)
                 except Exception as exc:  # record the others; report this one
                     failed.append(name)
                     print(f"FAILED  {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
                     continue
-                print(f"recorded {path.relative_to(ROOT)} ({time.monotonic() - started:.1f} s)",
-                      file=sys.stderr)
+                print(f"recorded {', '.join(str(p.relative_to(ROOT)) for p in paths)} "
+                      f"({time.monotonic() - started:.1f} s)", file=sys.stderr)
         finally:
             llm.httpd.shutdown()
             llm.httpd.server_close()
@@ -194,8 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"Unknown case(s) {unknown}. Cases: {sorted(CASES)}", file=sys.stderr)
         return 2
-    existing = [HERE / args.version / f"{n}.json" for n in names
-                if (HERE / args.version / f"{n}.json").exists()]
+    existing = [p for n in names for p in targets(HERE / args.version, n)]
     if existing:
         print("Refusing to overwrite recorded histories (a committed history is never re-recorded; "
               "see tests/histories/README.md):\n" + "\n".join(f"  {p.relative_to(ROOT)}" for p in existing)
