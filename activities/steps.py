@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from refinire import _registry
 from refinire._call import apply_output, call_kind, invoke
-from refinire.errors import NonRetryableError
+from refinire.errors import NonRetryableError, exception_facts
 from refinire.steps import FunctionStep
 from workflows.delta import Snapshot, unpack
 from workflows.io import DescribeFlowInput, DescribeFlowOutput, StepInput, StepOutput
@@ -38,16 +38,22 @@ def _jsonable(value: Any, where: str, flow: str, step: str) -> Any:
 
 async def heartbeat_while(task: asyncio.Future) -> Any:
     """Heartbeat while the step runs, so a dead worker is noticed after the heartbeat timeout
-    rather than the step's whole start-to-close timeout."""
+    rather than the step's whole start-to-close timeout, and a cancelled run is heard of (Temporal
+    delivers a cancel in the answer to a heartbeat). On cancel, an async step is cancelled at once;
+    a sync step's thread cannot be stopped, and its result is discarded."""
     info = activity.info()
     interval = (info.heartbeat_timeout.total_seconds() / 3) if info.heartbeat_timeout else None
-    if not interval or info.is_local:
-        return await task
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=interval)
-        if done:
-            return task.result()
-        activity.heartbeat()
+    try:
+        if not interval or info.is_local:
+            return await task
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=interval)
+            if done:
+                return task.result()
+            activity.heartbeat()
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
 
 
 @activity.defn(name="refinire.run_step")
@@ -74,8 +80,12 @@ async def run_step(inp: StepInput) -> StepOutput:
                 raise _fatal(
                     f"Flow {inp.flow_name!r}: step {where!r} ({type(step).__name__}.run_async) returned "
                     f"{type(ctx).__name__}; it must return the Context.", "BadStepResult")
-    except NonRetryableError as exc:
-        raise _fatal(str(exc), type(exc).__name__) from exc
+    except ApplicationError:
+        raise
+    except Exception as exc:
+        # The step's own exception, described so the error handler gets the user's class back.
+        raise ApplicationError(str(exc), exception_facts(exc), type=type(exc).__name__,
+                               non_retryable=isinstance(exc, NonRetryableError)) from exc
     route, finished = ctx.next_label, ctx.finished
     ctx.result = _jsonable(ctx.result, "its output", inp.flow_name, where)
     for key, value in list(ctx.shared_state.items()):

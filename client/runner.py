@@ -18,7 +18,7 @@ from temporalio.service import RPCError
 
 from refinire._result import RunResult
 from refinire.context import Context
-from refinire.errors import FlowExecutionError
+from refinire.errors import FlowCancelled, FlowExecutionError, rebuild_exception
 from refinire.flow import Flow
 from workflows.delta import pack, unpack
 from workflows.io import FORMAT, WORKFLOW_NAME, FlowResult, FlowRun, task_queue_for
@@ -105,15 +105,23 @@ def to_execution_error(err: BaseException, flow_name: str, run_id: str) -> FlowE
     cause = err.cause if isinstance(err, WorkflowFailureError) else err
     if isinstance(cause, ApplicationError):
         details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        kind = details.get("cause_type") or cause.type
+        message = details.get("cause_message") or cause.message
+        facts = details.get("cause")
         return FlowExecutionError(
             f"{cause.message} (run {run_id!r}; inspect it with `refinire-flow show {run_id}`, "
             f"rerun it with `refinire-flow rerun {run_id}`)",
-            flow_name=flow_name, run_id=run_id, step=details.get("step"),
-            cause_type=details.get("cause_type") or cause.type,
-            cause_message=details.get("cause_message") or cause.message,
+            flow_name=flow_name, run_id=run_id, step=details.get("step"), cause_type=kind,
+            cause_message=message,
+            cause=rebuild_exception(facts, kind or "Exception", message or "") if facts else None,
         )
-    kind = "terminated" if isinstance(cause, TerminatedError) else (
-        "canceled" if isinstance(cause, CancelledError) else "failed")
+    if isinstance(cause, CancelledError):
+        return FlowCancelled(
+            f"Flow {flow_name!r} run {run_id!r} was cancelled. It ended CANCELED; see it with "
+            f"`refinire-flow show {run_id}`, or start it again from a step with "
+            f"`refinire-flow rerun {run_id} --from STEP`.",
+            flow_name=flow_name, run_id=run_id, cause_type="Cancelled", cause_message=str(cause))
+    kind = "terminated" if isinstance(cause, TerminatedError) else "failed"
     return FlowExecutionError(f"Flow {flow_name!r} run {run_id!r} {kind}: {cause}",
                               flow_name=flow_name, run_id=run_id, cause_type=type(cause).__name__,
                               cause_message=str(cause))
@@ -134,7 +142,8 @@ async def wait_result(handle: WorkflowHandle, flow_name: str,
                     f"run_id={handle.id!r} to resume it.", flow_name=flow_name, run_id=handle.id)
         return await waiter
     except (WorkflowFailureError, RPCError) as err:
-        raise to_execution_error(err, flow_name, handle.id) from None
+        failure = to_execution_error(err, flow_name, handle.id)
+        raise failure from failure.cause
     finally:
         if not waiter.done():
             waiter.cancel()

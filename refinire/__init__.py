@@ -20,6 +20,7 @@ from ._compat import (  # noqa: I001 (after .agents)
 )
 from .context import Context, Message
 from .errors import (
+    FlowCancelled,
     FlowDefinitionError,
     FlowExecutionError,
     NonRetryableError,
@@ -33,6 +34,7 @@ from .errors import (
     RefinireRateLimitError,
     RefinireTimeoutError,
     RefinireValidationError,
+    StepError,
 )
 from .flow import Flow
 from .observability import (
@@ -61,6 +63,7 @@ __all__ = [
     "Context",
     "DebugStep",
     "Flow",
+    "FlowCancelled",
     "FlowDefinitionError",
     "FlowExecutionError",
     "FlowSpec",
@@ -87,6 +90,7 @@ __all__ = [
     "RouterAgent",
     "RouterConfig",
     "Step",
+    "StepError",
     "TraceMetadata",
     "TraceRegistry",
     "UserInputStep",

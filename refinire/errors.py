@@ -8,10 +8,13 @@ for Refinire that catches them keeps catching what we raise: ``FlowExecutionErro
 
 from __future__ import annotations
 
+import builtins
 import re
+import sys
 from typing import Any
 
 __all__ = [
+    "FlowCancelled",
     "FlowDefinitionError",
     "FlowExecutionError",
     "NonRetryableError",
@@ -25,6 +28,7 @@ __all__ = [
     "RefinireRateLimitError",
     "RefinireTimeoutError",
     "RefinireValidationError",
+    "StepError",
 ]
 
 
@@ -133,6 +137,10 @@ class FlowDefinitionError(ValueError):
     """
 
 
+_MODULES = sys.modules
+"""The process's own module table, held by reference: Temporal's workflow sandbox swaps
+``sys.modules`` for its own while workflow code (the error handler) runs."""
+
 _MAX_STEPS = re.compile(r"max_steps=(\d+)")
 
 
@@ -161,6 +169,7 @@ class FlowExecutionError(RefinireError):
         step: The step that failed.
         cause_type: The type name of the step's own exception.
         cause_message: The step's own message.
+        cause: The step's own exception, rebuilt (see ``rebuild_exception``), when known.
     """
 
     def __init__(
@@ -172,6 +181,7 @@ class FlowExecutionError(RefinireError):
         step: str | None = None,
         cause_type: str | None = None,
         cause_message: str | None = None,
+        cause: BaseException | None = None,
     ) -> None:
         message = _refinire_wording(message, step, cause_type)
         super().__init__(message, {"flow_name": flow_name, "run_id": run_id, "step": step,
@@ -181,6 +191,9 @@ class FlowExecutionError(RefinireError):
         self.step = step
         self.cause_type = cause_type
         self.cause_message = cause_message
+        self.cause = cause
+        if cause is not None:
+            self.__cause__ = cause
 
     def __reduce__(self) -> Any:
         return (_rebuild_execution_error, (self.message, self.flow_name, self.run_id, self.step,
@@ -192,6 +205,78 @@ def _rebuild_execution_error(message: str, flow_name: str | None, run_id: str | 
                              cause_message: str | None) -> FlowExecutionError:
     return FlowExecutionError(message, flow_name=flow_name, run_id=run_id, step=step,
                               cause_type=cause_type, cause_message=cause_message)
+
+
+class FlowCancelled(FlowExecutionError):
+    """The run was cancelled (``handle.cancel()``, ``refinire-flow cancel``, the Temporal UI): it ended
+    CANCELED, its running step was cancelled and the error handler was not called."""
+
+
+class StepError(Exception):
+    """Stands in for a step's exception whose class this process cannot find (``sys.modules`` has
+    no ``module``, or the class is not there): same message and attributes, and the original
+    ``type_name``, ``module`` and ``message``. ``type(err).__name__`` is the original name."""
+
+    type_name: str = ""
+    module: str = ""
+    message: str = ""
+
+
+def exception_facts(exc: BaseException) -> dict[str, Any]:
+    """What a step's exception is, as plain JSON: class (module, qualified name), args, attributes,
+    and whether it is a ``NonRetryableError``. Values that are not JSON are given as their repr."""
+    from pydantic_core import to_jsonable_python
+
+    def plain(value: Any) -> Any:
+        try:
+            return to_jsonable_python(value)
+        except Exception:
+            return repr(value)
+
+    cls = type(exc)
+    return {"module": cls.__module__, "qualname": cls.__qualname__, "name": cls.__name__,
+            "message": str(exc), "args": [plain(a) for a in exc.args],
+            "attrs": {k: plain(v) for k, v in vars(exc).items() if not k.startswith("__")},
+            "non_retryable": isinstance(exc, NonRetryableError)}
+
+
+def rebuild_exception(facts: dict[str, Any] | None, kind: str, message: str) -> BaseException:
+    """The step's own exception, as the error handler and ``FlowExecutionError.cause`` see it.
+
+    The class is looked up among the modules this process has already imported (never imported
+    because a history names it): the user's class with its args and attributes when found; a
+    builtin by name; otherwise a ``StepError`` subclass named like the original (a
+    ``NonRetryableError`` too when the original was one) carrying its module, message and attributes.
+    """
+    facts = facts or {}
+    cls: Any = None
+    module = _MODULES.get(str(facts.get("module") or ""))
+    if module is not None:
+        cls = module
+        for part in str(facts.get("qualname") or kind).split("."):
+            cls = getattr(cls, part, None)
+    if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+        found = getattr(builtins, kind, None)
+        cls = found if isinstance(found, type) and issubclass(found, Exception) else None
+    if cls is not None:
+        try:
+            err = cls.__new__(cls)
+            err.args = tuple(facts.get("args") or [message])
+            for k, v in (facts.get("attrs") or {}).items():
+                setattr(err, k, v)
+            return err
+        except Exception:
+            pass
+    bases = (StepError, NonRetryableError) if facts.get("non_retryable") else (StepError,)
+    stand_in = type(kind, bases, {"__module__": str(facts.get("module") or "builtins")})
+    err = stand_in(message)
+    err.type_name, err.module, err.message = kind, str(facts.get("module") or ""), message
+    for k, v in (facts.get("attrs") or {}).items():
+        try:
+            setattr(err, k, v)
+        except Exception:
+            pass
+    return err
 
 
 class NonRetryableError(Exception):

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
 
     from refinire import _registry
     from refinire.context import Context
+    from refinire.errors import rebuild_exception
     from refinire.spec import (
         END,
         ConditionSpec,
@@ -47,19 +48,6 @@ with workflow.unsafe.imports_passed_through():
 
 def _fail(message: str, kind: str, **details: Any) -> ApplicationError:
     return ApplicationError(message, details, type=kind, non_retryable=True)
-
-
-def _rebuild_error(kind: str, message: str) -> BaseException:
-    """The handler sees the step's own exception type: builtins as themselves, others by name."""
-    import builtins
-
-    cls = getattr(builtins, kind, None)
-    if isinstance(cls, type) and issubclass(cls, Exception):
-        try:
-            return cls(message)
-        except Exception:
-            pass
-    return type(kind, (Exception,), {})(message)
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -115,6 +103,10 @@ class FlowWorkflow:
             return await self._interpret(spec, ctx, current, run)
         except ApplicationError:
             self._upsert_state("Failed")
+            raise
+        except asyncio.CancelledError:
+            if self._format >= 2:
+                self._upsert_state("Canceled")
             raise
 
     async def _interpret(self, spec: FlowSpec, ctx: Context, current: str | None,
@@ -284,7 +276,8 @@ class FlowWorkflow:
         where = f"{step.key}/{failure.branch}" if failure.branch else step.key
         if handler is not None:
             try:
-                target = handler(_rebuild_error(failure.cause_type, failure.cause_message), ctx)
+                target = handler(rebuild_exception(failure.facts, failure.cause_type,
+                                                   failure.cause_message), ctx)
             except Exception as exc:
                 raise _fail(
                     f"Flow {spec.name!r}: the error handler raised {type(exc).__name__}: {exc} while "
@@ -296,7 +289,7 @@ class FlowWorkflow:
         raise _fail(
             f"Flow {spec.name!r} failed at step {where!r}: {failure.cause_type}: {failure.cause_message}",
             "StepFailed", step=failure.step_name, step_key=step.key, branch=failure.branch,
-            cause_type=failure.cause_type, cause_message=failure.cause_message)
+            cause_type=failure.cause_type, cause_message=failure.cause_message, cause=failure.facts)
 
     def _check_encodable(self, spec: FlowSpec, step: StepSpec, ctx: Context, who: str) -> None:
         """Code that ran here (a condition, the error handler) may have stored a value Temporal cannot

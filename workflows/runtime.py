@@ -4,12 +4,14 @@ scheduled (retry policy, timeouts, ids, summaries) and how its failure is descri
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError as TemporalTimeout
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import TimeoutError as TemporalTimeout
 
 with workflow.unsafe.imports_passed_through():
     from refinire.spec import FlowSpec, RetrySpec, StepOptions
@@ -26,13 +28,15 @@ class StepFailed(Exception):
     """A step that failed for good (retries exhausted or non-retryable); workflow-internal."""
 
     def __init__(self, step_key: str, step_name: str, cause_type: str, cause_message: str,
-                 branch: str | None = None) -> None:
+                 branch: str | None = None, facts: dict[str, Any] | None = None) -> None:
         super().__init__(f"{cause_type}: {cause_message}")
         self.step_key = step_key
         self.step_name = step_name
         self.cause_type = cause_type
         self.cause_message = cause_message
         self.branch = branch
+        self.facts = facts
+        """The step's exception as ``refinire.errors.exception_facts`` described it, if it did."""
 
 
 def merged_options(flow: FlowSpec, options: StepOptions) -> StepOptions:
@@ -55,11 +59,34 @@ def retry_policy(retry: RetrySpec) -> RetryPolicy:
     )
 
 
-def describe_failure(err: BaseException) -> tuple[str, str]:
-    """(type, message) of what the user's code raised, unwrapped from Temporal's envelopes."""
-    cause: BaseException | None = err
+def _unwrap(err: BaseException) -> BaseException:
+    cause: BaseException = err
     while isinstance(cause, ActivityError) and cause.cause is not None:
         cause = cause.cause
+    return cause
+
+
+def facts_of(err: BaseException) -> dict[str, Any] | None:
+    """The step's exception facts the activity attached to its failure, if any."""
+    cause = _unwrap(err)
+    if isinstance(cause, ApplicationError) and cause.details and isinstance(cause.details[0], dict) \
+            and "qualname" in cause.details[0]:
+        return cause.details[0]
+    return None
+
+
+CANCEL_PATCH = "cancel-is-a-cancel"
+"""Runs recorded before a cancelled step ended the run CANCELED took it as a step failure."""
+
+
+def cancelled(err: BaseException) -> bool:
+    """The activity ended because the run was cancelled: a cancel, never a step failure."""
+    return isinstance(_unwrap(err), CancelledError) and workflow.patched(CANCEL_PATCH)
+
+
+def describe_failure(err: BaseException) -> tuple[str, str]:
+    """(type, message) of what the user's code raised, unwrapped from Temporal's envelopes."""
+    cause = _unwrap(err)
     if isinstance(cause, ApplicationError):
         return cause.type or "Exception", cause.message
     if isinstance(cause, TemporalTimeout):
@@ -94,8 +121,10 @@ async def call_activity(
             )
         except (ActivityError, ApplicationError) as err:
             # A local activity's final failure can surface as the bare ApplicationError.
+            if cancelled(err):
+                raise asyncio.CancelledError() from None
             kind, message = describe_failure(err)
-            raise StepFailed(step_key, step_name, kind, message, branch) from None
+            raise StepFailed(step_key, step_name, kind, message, branch, facts_of(err)) from None
     try:
         return await workflow.execute_activity(
             activity, arg, result_type=result_type, activity_id=activity_id, summary=summary,
@@ -104,8 +133,10 @@ async def call_activity(
             retry_policy=retry_policy(opts.retry),
         )
     except ActivityError as err:
+        if cancelled(err):
+            raise asyncio.CancelledError() from None
         kind, message = describe_failure(err)
-        raise StepFailed(step_key, step_name, kind, message, branch) from None
+        raise StepFailed(step_key, step_name, kind, message, branch, facts_of(err)) from None
 
 
 def record_decision(step_key: str, label: str, target: str | None) -> None:
