@@ -51,7 +51,10 @@ async def test_one_of_three_workers_killed_with_100_runs_in_flight(client, ledge
             kept = result.context.shared_state[f"pid:{step}"]
             mine = [x for x in lines if x.tag == tag and x.step == step]
             starts = [x for x in mine if x.event == "start"]
-            assert sum(1 for x in mine if x.pid == kept and x.event == "end") == 1, (tag, step, mine)
+            # The kept worker finished it once, or more often only through attempts Temporal had timed
+            # out (a missed heartbeat under load hands the retry to any worker, this one included).
+            kept_ends = sum(1 for x in mine if x.pid == kept and x.event == "end")
+            assert 1 <= kept_ends <= attempts[step], (tag, step, mine, attempts)
             assert len(starts) <= attempts[step], (tag, step, mine, attempts)  # never more than scheduled
             if len(starts) > 1:
                 reruns += 1
