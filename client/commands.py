@@ -143,7 +143,8 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
     client = await _client()
     flow = None
     if not args.detach:
-        flow = flow_by_name((await load(client, args.run_id)).run.flow_name, args.module)
+        run = (await load(client, args.run_id)).run
+        flow = flow_by_name(run.flow_name, args.module, run.code)
     if flow is None:
         handle, plan = await start_rerun(client, args.run_id, args.from_step, new_id=args.id)
         _out(handle.id)

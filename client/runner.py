@@ -62,7 +62,8 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
             details = None
     ctx, views = pack(ctx)
     arg = FlowRun(flow_name=flow_name, spec=spec, input=data, context=ctx, search_attributes=sa_ready,
-                  start_at=start_at, rerun_of=rerun_of, format=FORMAT, views=views)
+                  start_at=start_at, rerun_of=rerun_of, format=FORMAT, views=views,
+                  code=spec_flow.code_location if spec_flow is not None else None)
     await _refuse_oversized(client, flow_name, arg)
     return await client.start_workflow(
         WORKFLOW_NAME, arg, id=run_id, task_queue=task_queue_for(flow_name),
