@@ -29,8 +29,8 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
                  "step (rerun --from), a run not in a state for the command (answer to a run that "
                  "waits for nothing, cancel of a finished run, rerun of a running one), nothing to "
                  "replay, a port already in use (server)"),
-    (EXIT_UNREACHABLE, "cannot connect to Temporal (address, namespace, TLS, or the embedded server "
-                       "could not start)"),
+    (EXIT_UNREACHABLE, "cannot connect to Temporal (nothing answers at the address, TLS or "
+                       "credentials refused, or the embedded server could not start)"),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C); a run it started goes on in Temporal"),
 )
 """What each exit status of ``refinire-flow`` means (printed by ``--help``, tabled in the README)."""

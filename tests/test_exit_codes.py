@@ -68,6 +68,12 @@ def test_help_documents_the_exit_codes():
     assert "  130  interrupted (Ctrl-C)" in out.stdout
 
 
+def test_the_readme_tables_the_same_exit_codes():
+    readme = (procs.ROOT / "README.md").read_text()
+    rows = "\n".join(f"| {code} | {meaning} |" for code, meaning in EXIT_CODES)
+    assert "| status | meaning |\n|---|---|\n" + rows + "\n" in readme
+
+
 def test_run_exits_0_on_success_1_on_a_failed_run_2_on_bad_usage_3_without_temporal(step_log):
     out = cli("run", "flows.ops:branchy", "hello", "--id", rid("exit-ok"))
     assert out.returncode == 0, out.stderr
