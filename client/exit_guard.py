@@ -13,7 +13,9 @@ used Temporal, an atexit handler runs the remaining atexit handlers itself and l
 Any other ending (``raise SystemExit(3)``, or ``sys.exit(asyncio.run(main()))``, whose ``sys.exit``
 was looked up before Temporal was used) leaves the status unknown here: the handler then steps
 aside and CPython's normal teardown exits with the status the script gave. How the main module
-ended is read from its frame (the instruction it stopped at), which needs no tracing.
+ended is read from its frame (the instruction it stopped at), which needs no tracing. (One case is
+taken for another: a ``sys.exit(a)`` caught, then ``raise SystemExit(b)`` in the same top-level
+statement, ends with ``a``.)
 
 Not installed under pytest or in an interactive interpreter; ``REFINIRE_NO_EXIT_GUARD=1`` turns it off.
 """
