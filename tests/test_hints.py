@@ -105,3 +105,16 @@ def test_a_script_flow_has_the_name_the_cli_and_the_worker_give_it(tmp_path):
         sys.modules.pop("myjob", None)
     assert sorted(served) == ["hint_named_flow", "myjob:plain"]
     assert by_script.stdout.split()[1] == "myjob:plain"
+
+
+async def test_a_run_started_under_an_earlier_name_is_finished_when_attached_to(client):
+    """Unnamed flows were ``<variable>-<hash>`` before 0.2.0: a script restarted with the new
+    version attaches to its run by id and serves the run's own task queue."""
+    from client.runner import start_run
+    from refinire import Flow, FunctionStep
+
+    flow = Flow(steps=[FunctionStep("shout", lambda d, c: d.upper())], name="hint_renamed_flow")
+    run_id = f"hint-legacy-{os.getpid()}"
+    await start_run(client, "renamed_flow-0123456789ab", flow, "late", None, run_id)
+    result = await flow.run(run_id=run_id)
+    assert result == "LATE" and result.run_id == run_id
