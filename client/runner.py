@@ -22,7 +22,8 @@ from refinire.context import Context
 from refinire.errors import FlowCancelled, FlowExecutionError, rebuild_exception
 from refinire.flow import Flow
 from workflows.delta import pack, unpack
-from workflows.io import FORMAT, TASK_QUEUE_PREFIX, WORKFLOW_NAME, FlowResult, FlowRun, task_queue_for
+from refinire.spec import FlowSpec
+from workflows.io import FORMAT, TASK_QUEUE_PREFIX, WORKFLOW_NAME, FlowResult, FlowRun, spans, task_queue_for
 from workflows.search import FLOW_NAME, FLOW_STATUS
 
 from .connect import connect, search_attributes_ready, ui_url
@@ -184,11 +185,14 @@ def whole_run_ledgers(run_id: str) -> Callable[[], tuple[list[dict[str, Any]], l
     return rebuild
 
 
-def final_context(outcome: FlowResult) -> Context:
-    """The run's final context from its result (format 2 sends the output once, beside it)."""
+def final_context(outcome: FlowResult, spec: FlowSpec | None = None) -> Context:
+    """The run's final context from its result (format 2 sends the output once, beside it, and the
+    span history as the path)."""
     final = outcome.context
     if outcome.views is not None or final.result is None:
         final.result = outcome.output
+    if outcome.spans_from_path:
+        final.span_history = spans(outcome.path, spec)
     return unpack(final, outcome.views)
 
 
@@ -201,7 +205,7 @@ async def run_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
         flow.last_run_id = handle.id
         async with _serving_earlier_name(client, flow, handle, name, attached=run_id is not None):
             outcome = await wait_result(handle, name, worker_task)
-    final = final_context(outcome)
+    final = final_context(outcome, flow.spec)
     if ctx is not None:
         for field in type(ctx).model_fields:
             setattr(ctx, field, getattr(final, field))

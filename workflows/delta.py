@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from pydantic_core import to_json
 
+from refinire._wire import WireModel
 from refinire.context import Context, Message
 
 __all__ = ["WORKFLOW_ONLY", "ContextDelta", "Snapshot", "Views", "apply", "metadata_key", "pack", "unpack"]
@@ -35,7 +36,7 @@ def metadata_key(branch: str) -> str:
     return f"__{branch}_metadata__"
 
 
-class ContextDelta(BaseModel):
+class ContextDelta(WireModel):
     """What one step changed in the context it was given."""
 
     result: Any = None
@@ -52,7 +53,7 @@ class ContextDelta(BaseModel):
     """Any other context field the step changed (``evaluation_result``, ``last_user_input``, ...)."""
 
 
-class Views(BaseModel):
+class Views(WireModel):
     """``shared_state`` entries left out of a payload because another part of it holds them."""
 
     result_keys: list[str] = Field(default_factory=list)
@@ -136,6 +137,7 @@ def pack(ctx: Context, *, keep_workflow_fields: bool = False) -> tuple[Context, 
     update: dict[str, Any] = {"shared_state": state}
     if not keep_workflow_fields:
         update.update({f: [] for f in WORKFLOW_ONLY})
+        update["next_label"] = None  # a step starts with no routing of its own
     return ctx.model_copy(update=update), (views if views.result_keys or views.metadata_of else None)
 
 

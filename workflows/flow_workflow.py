@@ -141,9 +141,11 @@ class FlowWorkflow:
         if self._format < 2:
             result = FlowResult(output=ctx.result, context=ctx, path=self._path)
         else:
+            # span_history is the path with names: the reader rebuilds it from ``path`` and the spec.
             wire, views = pack(ctx, keep_workflow_fields=True)
-            result = FlowResult(output=ctx.result, context=wire.model_copy(update={"result": None}),
-                                path=self._path, views=views, continuation=run.continuation)
+            result = FlowResult(output=ctx.result, path=self._path, views=views,
+                                continuation=run.continuation, spans_from_path=True,
+                                context=wire.model_copy(update={"result": None, "span_history": []}))
             check_payload(result, spec.name, self._path[-1] if self._path else spec.start,
                           "the run's result (its output and final context)")
         self._upsert_state("Completed")

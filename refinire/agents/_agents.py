@@ -114,7 +114,9 @@ class RouterAgent(Step):
 
     CONFIG_KEYS = ("name", "routes", "classifier_type", "generation_instructions", "model",
                    "default_route", "classification_rules", "temperature", "timeout", "retry",
-                   "step_timeout", "heartbeat")
+                   "step_timeout", "heartbeat",
+                   # Refinire's RouterConfig fields (refinire.agents.router.RouterConfig)
+                   "classification_prompt", "classification_examples", "store_classification_result")
 
     def __init__(self, config: Mapping[str, Any] | BaseModel | None = None,
                  llm_pipeline: "RefinireAgent | None" = None, **kwargs: Any) -> None:
