@@ -14,7 +14,9 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from refinire.agents import _hooks
     from refinire.context import Context, Message
+    from refinire.errors import rebuild_exception
     from refinire.spec import (
         AgentSpec,
         ClarifySpec,
@@ -67,9 +69,25 @@ class Caller:
     step_name, activity_id, summary, branch) -> result; a final failure raises ``StepFailed``."""
     decide: Callable[[str, str, str | None], None]
     """Records a branch decision: (step key, label, target)."""
+    observe: Callable[[FlowSpec, str, str, Context, StepFailed | None], None] = lambda *_: None
+    """Calls the flow's hooks around the step: (spec, hook type, step name, context, failure)."""
 
 
-IN_WORKFLOW = Caller(activity=call_activity, decide=record_decision)
+def _hooks_in_workflow(spec: FlowSpec, hook: str, name: str, ctx: Context,
+                       failure: StepFailed | None = None) -> None:
+    """The flow's ``flow.add_hook`` hooks for an agent step, by the worker running the workflow,
+    never on replay; they get a copy of the context and cannot change the run (``_hooks``)."""
+    if workflow.unsafe.is_replaying() or not _hooks.has_hooks(spec.name, hook):
+        return
+    error = None
+    if failure is not None:
+        f = failure
+        error = lambda: rebuild_exception(f.facts, f.cause_type, f.cause_message)  # noqa: E731
+    with workflow.unsafe.sandbox_unrestricted():
+        _hooks.observe(spec.name, hook, name, ctx, error)
+
+
+IN_WORKFLOW = Caller(activity=call_activity, decide=record_decision, observe=_hooks_in_workflow)
 
 
 class _Calls:
@@ -111,12 +129,20 @@ async def run_agent_kind(spec: FlowSpec, step: Any, ctx: Context, visit: int, wa
     (``ClarifyAgent.run_async`` in-process); a workflow never passes it.
     """
     calls = _Calls(spec, step, visit, parent, caller)
-    if isinstance(step, AgentSpec):
-        return await _refinire(calls, step, ctx), step.next
-    if isinstance(step, RouterSpec):
-        return await _router(calls, step, ctx)
-    if isinstance(step, ClarifySpec):
-        return await _clarify(calls, step, ctx, waits, answered), step.next
+    if isinstance(step, (AgentSpec, RouterSpec, ClarifySpec)):
+        caller.observe(spec, "before_step", step.name, ctx, None)
+        try:
+            if isinstance(step, AgentSpec):
+                done = await _refinire(calls, step, ctx), step.next
+            elif isinstance(step, RouterSpec):
+                done = await _router(calls, step, ctx)
+            else:
+                done = await _clarify(calls, step, ctx, waits, answered), step.next
+        except StepFailed as failure:
+            caller.observe(spec, "error", step.name, ctx, failure)
+            raise
+        caller.observe(spec, "after_step", step.name, done[0], None)
+        return done
     if isinstance(step, UserInputSpec):
         return await _user_input(step, ctx, waits), step.next
     raise ApplicationError(
