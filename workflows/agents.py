@@ -3,6 +3,10 @@
 Every model call is its own activity; the loops and decisions between calls live here, in the
 history. A crash in the middle of generate → evaluate → regenerate therefore repeats at most the
 call that was in flight, never a finished generation.
+
+The same loops serve ``agent.run_async`` outside any flow: they make their calls, record their
+decisions and call hooks through a ``Caller``; ``IN_WORKFLOW`` is this workflow's, and
+``client/standalone.py`` passes one that runs the activity functions in-process.
 """
 
 from __future__ import annotations
