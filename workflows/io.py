@@ -47,6 +47,9 @@ class FlowRun(BaseModel):
     activity ids keep counting across the whole run."""
     continuation: int = 0
     """How many times this run has continued as new before this Temporal run."""
+    code: str | None = None
+    """``module:variable`` of the flow's code where the run was started, so the CLI finds the code
+    of a flow with an explicit ``name=`` (rerun, replay) without being told the module."""
 
 
 class FlowResult(BaseModel):

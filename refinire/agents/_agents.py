@@ -4,7 +4,9 @@ as activities (see ``workflows/agents.py``), so a crash never repeats a finished
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+import difflib
+import inspect
+from typing import Any, Callable, Iterable, Mapping
 
 from pydantic import BaseModel
 
@@ -14,7 +16,7 @@ from ..spec import AgentSpec, ClarifySpec, RouterSpec, StepSpec
 from ..spec import RetrySpec
 from ..steps import Step, _options
 
-__all__ = ["ClarifyAgent", "LLMResult", "RefinireAgent", "RouterAgent"]
+__all__ = ["ClarifyAgent", "LLMResult", "RefinireAgent", "RouterAgent", "UnknownOptionError"]
 
 
 class LLMResult(BaseModel):
@@ -29,6 +31,31 @@ class LLMResult(BaseModel):
     metadata: dict[str, Any] = {}
     evaluation_score: float | None = None
     attempts: int = 1
+
+class UnknownOptionError(FlowDefinitionError, TypeError):
+    """An agent was given a keyword (or config key) it does not know: a typo would otherwise be
+    dropped silently. A ``FlowDefinitionError`` and, like Python's own, a ``TypeError``."""
+
+
+def _refuse_unknown(agent: str, name: Any, given: Iterable[str], known: Iterable[str],
+                    what: str = "keyword") -> None:
+    known = list(known)
+    unknown = [k for k in given if k not in known]
+    if not unknown:
+        return
+    named = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), known, n=1)
+        named.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    plural = "s" if len(unknown) > 1 else ""
+    raise UnknownOptionError(
+        f"{agent} {name!r}: unknown {what}{plural} {', '.join(named)}. Known {what}s: {', '.join(known)}.")
+
+
+def _keywords(cls: type) -> list[str]:
+    params = inspect.signature(cls.__init__).parameters.values()
+    return [p.name for p in params if p.name != "self"
+            and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
 
 
 class RefinireAgent(Step):
@@ -53,8 +80,9 @@ class RefinireAgent(Step):
         retry: RetrySpec | int | None = None,
         heartbeat: float | None = None,
         step_timeout: float | None = None,
-        **_: Any,
+        **unknown: Any,
     ) -> None:
+        _refuse_unknown("RefinireAgent", name, unknown, _keywords(RefinireAgent))
         super().__init__(name, next_step)
         self.generation_instructions = generation_instructions
         self.evaluation_instructions = evaluation_instructions
@@ -99,6 +127,10 @@ class RefinireAgent(Step):
 class RouterAgent(Step):
     """Classifies its input and routes to ``routes[category]``; data passes through unchanged."""
 
+    CONFIG_KEYS = ("name", "routes", "classifier_type", "generation_instructions", "model",
+                   "default_route", "classification_rules", "temperature", "timeout", "retry",
+                   "step_timeout", "heartbeat")
+
     def __init__(self, config: Mapping[str, Any] | BaseModel | None = None,
                  llm_pipeline: "RefinireAgent | None" = None, **kwargs: Any) -> None:
         cfg = dict(config.model_dump() if isinstance(config, BaseModel) else (config or {}))
@@ -106,6 +138,7 @@ class RouterAgent(Step):
         if llm_pipeline is not None and not cfg.get("model"):
             cfg["model"] = getattr(llm_pipeline, "model", None)
         name = cfg.get("name") or "router"
+        _refuse_unknown("RouterAgent", name, cfg, self.CONFIG_KEYS, "config key")
         routes = cfg.get("routes")
         if not isinstance(routes, Mapping) or not routes:
             raise FlowDefinitionError(
@@ -190,8 +223,9 @@ class ClarifyAgent(Step):
         retry: RetrySpec | int | None = None,
         heartbeat: float | None = None,
         step_timeout: float | None = None,
-        **_: Any,
+        **unknown: Any,
     ) -> None:
+        _refuse_unknown("ClarifyAgent", name, unknown, _keywords(ClarifyAgent))
         super().__init__(name, next_step)
         self.options = _options(retry, step_timeout, None, heartbeat)
         self.generation_instructions = generation_instructions
