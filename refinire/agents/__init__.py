@@ -4,7 +4,7 @@ The agent steps (``RefinireAgent``, ``RouterAgent``, ``ClarifyAgent``) live in `
 workflow API is re-exported from ``refinire.agents.flow`` as Refinire users import it.
 """
 
-from ._agents import ClarifyAgent, LLMResult, RefinireAgent, RouterAgent
+from ._agents import ClarifyAgent, LLMResult, RefinireAgent, RouterAgent, UnknownOptionError
 from .._compat import (
     create_evaluated_agent,
     create_evaluated_clarify_agent,
@@ -48,6 +48,7 @@ __all__ = [
     "RouterAgent",
     "RouterConfig",
     "Step",
+    "UnknownOptionError",
     "UserInputStep",
     "create_conditional_flow",
     "create_content_type_router",

@@ -32,6 +32,7 @@ class LLMResult(BaseModel):
     evaluation_score: float | None = None
     attempts: int = 1
 
+
 class UnknownOptionError(FlowDefinitionError, TypeError):
     """An agent was given a keyword (or config key) it does not know: a typo would otherwise be
     dropped silently. A ``FlowDefinitionError`` and, like Python's own, a ``TypeError``."""
@@ -128,8 +129,10 @@ class RouterAgent(Step):
     """Classifies its input and routes to ``routes[category]``; data passes through unchanged."""
 
     CONFIG_KEYS = ("name", "routes", "classifier_type", "generation_instructions", "model",
-                   "default_route", "classification_rules", "temperature", "timeout", "retry",
-                   "step_timeout", "heartbeat")
+                   "default_route", "classification_rules", "classification_prompt",
+                   "classification_examples", "store_classification_result", "temperature", "timeout",
+                   "retry", "step_timeout", "heartbeat")
+    """Ours and Refinire's ``RouterConfig`` fields (``RouterAgent(RouterConfig(...))`` passes them all)."""
 
     def __init__(self, config: Mapping[str, Any] | BaseModel | None = None,
                  llm_pipeline: "RefinireAgent | None" = None, **kwargs: Any) -> None:
