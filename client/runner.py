@@ -28,6 +28,7 @@ from workflows.search import FLOW_NAME, FLOW_STATUS
 
 from .connect import connect, search_attributes_ready, ui_url
 from .host import hosting
+from .runs import AGENTS_MEMO, agent_names
 
 if TYPE_CHECKING:
     from .handle import RunHandle
@@ -63,6 +64,9 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
         except Exception:
             details = None
     ctx, views = pack(ctx)
+    agents = agent_names(spec) if spec is not None else []
+    if agents:
+        memo = {AGENTS_MEMO: agents, **(memo or {})}
     arg = FlowRun(flow_name=flow_name, spec=spec, input=data, context=ctx, search_attributes=sa_ready,
                   start_at=start_at, rerun_of=rerun_of, format=FORMAT, views=views,
                   code=spec_flow.code_location if spec_flow is not None else None)

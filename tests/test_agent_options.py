@@ -41,8 +41,9 @@ def test_router_agent_refuses_unknown_config_keys_in_the_dict_the_keywords_and_a
     assert str(err.value) == (
         "RouterAgent 'content_router': unknown config key 'clasifier_type' (did you mean "
         "'classifier_type'?). Known config keys: name, routes, classifier_type, "
-        "generation_instructions, model, default_route, classification_rules, temperature, timeout, "
-        "retry, step_timeout, heartbeat.")
+        "generation_instructions, model, default_route, classification_rules, classification_prompt, "
+        "classification_examples, store_classification_result, temperature, timeout, retry, "
+        "step_timeout, heartbeat.")
     with pytest.raises(UnknownOptionError, match="unknown config key 'default'"):
         RouterAgent({"name": "r", "routes": routes}, default="biz")
 

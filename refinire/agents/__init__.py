@@ -49,6 +49,7 @@ __all__ = [
     "RouterAgent",
     "RouterConfig",
     "Step",
+    "UnknownOptionError",
     "UserInputStep",
     "create_conditional_flow",
     "create_content_type_router",

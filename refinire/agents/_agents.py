@@ -32,6 +32,7 @@ class LLMResult(BaseModel):
     evaluation_score: float | None = None
     attempts: int = 1
 
+
 class UnknownOptionError(FlowDefinitionError, TypeError):
     """An agent was given a keyword (or config key) it does not know: a typo would otherwise be
     dropped silently. A ``FlowDefinitionError`` and, like Python's own, a ``TypeError``."""
@@ -103,7 +104,22 @@ class RefinireAgent(Step):
             timeout_s=self.timeout,
         )
 
-    async def run_async(self, user_input: Any, ctx: Context) -> Context:
+    async def run_async(self, user_input: Any, ctx: Context | None = None) -> Context:
+        """Run on its own, in this process, as Refinire does: no Temporal server needed.
+
+        The same loop and model calls as inside a durable flow (generate, evaluate, regenerate
+        with feedback; the step's retry policy), then ``next_step`` or finish. Leaves ``result``,
+        ``evaluation_result``, the assistant message and ``usage`` in ``ctx``. A call that still
+        fails after its retries leaves ``result`` None, ``ctx.error`` and a system message
+        "RefinireAgent <name> execution error: ..." (Refinire's behaviour; a durable run fails).
+
+        Args:
+            user_input: The input; ``None`` uses ``ctx.last_user_input``.
+            ctx: The context to update; a new one when omitted.
+
+        Returns:
+            The context.
+        """
         from client.standalone import run_step_standalone
 
         return await run_step_standalone(self, user_input, ctx)
@@ -113,10 +129,10 @@ class RouterAgent(Step):
     """Classifies its input and routes to ``routes[category]``; data passes through unchanged."""
 
     CONFIG_KEYS = ("name", "routes", "classifier_type", "generation_instructions", "model",
-                   "default_route", "classification_rules", "temperature", "timeout", "retry",
-                   "step_timeout", "heartbeat",
-                   # Refinire's RouterConfig fields (refinire.agents.router.RouterConfig)
-                   "classification_prompt", "classification_examples", "store_classification_result")
+                   "default_route", "classification_rules", "classification_prompt",
+                   "classification_examples", "store_classification_result", "temperature", "timeout",
+                   "retry", "step_timeout", "heartbeat")
+    """Ours and Refinire's ``RouterConfig`` fields (``RouterAgent(RouterConfig(...))`` passes them all)."""
 
     def __init__(self, config: Mapping[str, Any] | BaseModel | None = None,
                  llm_pipeline: "RefinireAgent | None" = None, **kwargs: Any) -> None:
@@ -168,7 +184,21 @@ class RouterAgent(Step):
             default_route=self.default_route, temperature=self.temperature, timeout_s=self.timeout,
         )
 
-    async def run_async(self, user_input: Any, ctx: Context) -> Context:
+    async def run_async(self, user_input: Any, ctx: Context | None = None) -> Context:
+        """Classify and route on its own, in this process, as Refinire does: no server needed.
+
+        Sets ``routing_result``, ``shared_state["<name>_classification"]`` and
+        ``["<name>_next_step"]``, then ``ctx.goto`` to the chosen route's step. A classification
+        that still fails after its retries takes the default route and stores
+        ``shared_state["<name>_error"]`` (Refinire's behaviour; a durable run fails).
+
+        Args:
+            user_input: The input to classify; ``None`` uses ``ctx.last_user_input``.
+            ctx: The context to update; a new one when omitted.
+
+        Returns:
+            The context.
+        """
         from client.standalone import run_step_standalone
 
         return await run_step_standalone(self, user_input, ctx)
@@ -177,7 +207,7 @@ class RouterAgent(Step):
 class ClarifyAgent(Step):
     """Judges whether a request is clear enough; sets ``ctx.clarification_result``; data passes through.
 
-    With ``wait_for_answer=True`` an unclear request pauses the run until someone answers.
+    With ``wait_for_answer=True`` an unclear request pauses a durable run until someone answers.
     """
 
     def __init__(
@@ -219,7 +249,22 @@ class ClarifyAgent(Step):
             answer_timeout_s=self.answer_timeout, temperature=self.temperature, timeout_s=self.timeout,
         )
 
-    async def run_async(self, user_input: Any, ctx: Context) -> Context:
+    async def run_async(self, user_input: Any, ctx: Context | None = None) -> Context:
+        """Judge clarity on its own, in this process, as Refinire does: no server needed.
+
+        Sets ``clarification_result``; the input passes through. With ``wait_for_answer=True`` an
+        unclear request cannot wait for a person here: the question becomes the last assistant
+        message and ``ctx.awaiting_prompt``, ``ctx.awaiting_user_input`` is set, and the step stays
+        where it is; ``await agent.run_async(answer, ctx)`` continues the same clarification.
+
+        Args:
+            user_input: The request (or, while awaiting, the answer); ``None`` uses
+                ``ctx.last_user_input`` (while awaiting: keeps waiting).
+            ctx: The context to update; a new one when omitted.
+
+        Returns:
+            The context.
+        """
         from client.standalone import run_step_standalone
 
         return await run_step_standalone(self, user_input, ctx)
