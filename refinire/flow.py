@@ -96,7 +96,8 @@ class Flow:
         as it is when imported, served by ``worker.py myjob`` or run by ``refinire-flow run
         myjob:flow``), so every command the product prints finds the code from the script's folder.
         A flow bound to no module-level variable is ``flow-<hash>`` (module, graph and step
-        functions). Once registered, the name this process registered it under (see ``register``).
+        functions); one bound to a variable of code that cannot be imported (``python -c``, a
+        notebook) is ``<variable>-<hash>``. Once registered, the name this process registered it under (see ``register``).
         """
         if self.name:
             return self.name
@@ -105,7 +106,8 @@ class Flow:
         where = self.code_location
         if where:
             return where
-        return f"flow-{self._hash_name.removeprefix('flow-')}"
+        # Bound to a variable in code no other process can import (``python -c``, a notebook).
+        return f"{self._variable or 'flow'}-{self._hash_name.removeprefix('flow-')}"
 
     @property
     def code_location(self) -> str | None:

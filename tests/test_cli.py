@@ -202,6 +202,10 @@ async def test_answer_reaches_a_waiting_run_and_cancel_stops_one(client, capsys)
     assert await cli.amain(["cancel", other]) == 0
     assert await task == 1
     assert "cancel" in capsys.readouterr().err.lower()
+    from temporalio.client import WorkflowExecutionStatus
+
+    desc = await client.get_workflow_handle(other).describe()
+    assert desc.status == WorkflowExecutionStatus.CANCELED
 
 
 async def test_the_temporal_ui_reads_like_the_flow(log, client, capsys):

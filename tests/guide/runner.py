@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-CANDIDATES = [HERE.parent.parent.parent / "shared" / "seed" / "flow_guide.md", HERE / "flow_guide.md"]
+CANDIDATES = [HERE / "flow_guide.md"]
+"""The repository's copy of the user's guide (tests/test_guide_basics.py checks it is the seed's)."""
 
 PRELUDE = """
 import asyncio
