@@ -162,9 +162,10 @@ async def route_rules(inp: RuleInput) -> RuleOutput:
         raise ApplicationError(_registry.not_in_code(inp.flow_name, inp.step_key, "rule router"),
                                type="StepNotInCode", non_retryable=True)
     unpack(inp.context, inp.views)
+    data = inp.context.result  # the data with its type (``inp.data`` is its plain-JSON copy)
     for category, rule in rules.items():
         ctx = inp.context.model_copy(deep=True)
-        if await invoke(rule, call_kind(rule) or "data_ctx", inp.data, ctx, STEP_POOL):
+        if await invoke(rule, call_kind(rule) or "data_ctx", data, ctx, STEP_POOL):
             return RuleOutput(category=str(category))
     return RuleOutput(category=None)
 
