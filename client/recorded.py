@@ -92,7 +92,7 @@ def _context_of(value: Any) -> Context | None:
         try:
             ctx = Context.model_validate(value["context"])
             views = value.get("views")
-            return unpack(ctx, Views.model_validate(views)) if isinstance(views, dict) else ctx
+            return unpack(ctx, Views.model_validate(views) if isinstance(views, dict) else None)
         except Exception:
             return None
     return None

@@ -15,10 +15,12 @@ Supported (at any depth): ``str``, ``int``, ``float`` (NaN and infinities too), 
 ``list``, ``dict`` (any key that is itself supported and hashable: ``str``, ``int``, tuples, ...),
 ``tuple``, ``set`` and ``frozenset`` (members in a stable order, so the same set is always the same
 payload), ``bytes`` (base64), ``datetime``/``date``/``time`` (ISO 8601, offset kept; a ``ZoneInfo``
-zone kept by its key), ``timedelta``, ``Decimal``, ``UUID``, ``Enum`` members, ``pathlib`` paths,
-pydantic models (pydantic's own JSON form, rebuilt by validating it: fields come back as the model's
-annotations say) and dataclasses (field by field). Anything else raises ``NotEncodable`` naming the
-path of the value and its type. Nothing is ever pickled.
+zone kept by its key), ``timedelta`` (pydantic's ISO 8601 duration), ``Decimal``, ``UUID``, ``Enum``
+members, ``pathlib`` paths, dataclasses and pydantic models (field by field, each field encoded by
+these rules and the object rebuilt as it was, without running ``__init__`` or validators; a model
+with a field of a type only pydantic knows, such as ``HttpUrl``, travels in pydantic's own JSON form
+and is rebuilt by validating it). Anything else raises ``NotEncodable`` naming the path of the value
+and its type. Nothing is ever pickled.
 
 Classes (enums, models, dataclasses) are named by module and qualified name, and found again only
 among modules this process has already imported; a payload never makes this process import
@@ -208,12 +210,7 @@ def _enc(v: Any, path: Any) -> Any:
     if isinstance(v, pathlib.PurePath) and _PATHS.get(t.__name__) is t:
         return {TAG: t.__name__, "v": str(v)}
     if isinstance(v, BaseModel):
-        ref = _class_ref(v, path)
-        try:
-            dumped = v.model_dump(mode="json", round_trip=True, warnings="error")
-        except Exception as exc:
-            raise _refuse(path, v, f"pydantic cannot serialize it: {exc}") from None
-        return {TAG: "pydantic", "class": ref, "v": dumped}
+        return _model(v, path)
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         ref = _class_ref(v, path)
         return {TAG: "dataclass", "class": ref,
@@ -221,6 +218,28 @@ def _enc(v: Any, path: Any) -> Any:
     if t is Opaque:
         return v.data
     raise _refuse(path, v, _hint(v))
+
+
+def _model(v: BaseModel, path: Any) -> dict[str, Any]:
+    """A pydantic model field by field, exactly (``fields``: rebuilt without validation, as the
+    step had it); a model with a field of a type only pydantic knows (``HttpUrl``, ``SecretStr``, ...)
+    in pydantic's own JSON form (``v``: rebuilt by validating it, so fields follow the annotations)."""
+    ref = _class_ref(v, path)
+    try:
+        out: dict[str, Any] = {TAG: "pydantic", "class": ref, "fields": {
+            name: _enc(getattr(v, name), (path, ".", name)) for name in type(v).model_fields}}
+        if v.model_extra:
+            out["extra"] = {name: _enc(x, (path, ".", name)) for name, x in v.model_extra.items()}
+        unset = [name for name in type(v).model_fields if name not in v.model_fields_set]
+        if unset:
+            out["unset"] = unset
+        return out
+    except NotEncodable as exact_failed:
+        try:
+            dumped = v.model_dump(mode="json", round_trip=True, warnings="error")
+        except Exception:
+            raise exact_failed from None
+        return {TAG: "pydantic", "class": ref, "v": dumped}
 
 
 def _key(k: Any, path: Any) -> Any:
@@ -303,7 +322,14 @@ def _read_enum(data: dict[str, Any]) -> Any:
 
 def _read_model(data: dict[str, Any]) -> Any:
     cls = _class(data, BaseModel)
-    return Opaque(data) if cls is None else cls.model_validate_json(to_json(data["v"]))
+    if cls is None:
+        return Opaque(data)
+    if "fields" not in data:
+        return cls.model_validate_json(to_json(data["v"]))
+    values = {name: decode(x) for name, x in data["fields"].items()}
+    values.update({name: decode(x) for name, x in (data.get("extra") or {}).items()})
+    unset = set(data.get("unset") or ())
+    return cls.model_construct(_fields_set={n for n in values if n not in unset}, **values)
 
 
 def _read_dataclass(data: dict[str, Any]) -> Any:
