@@ -31,8 +31,7 @@ def _not_serializable(err: NotEncodable, flow: str, step: str) -> ApplicationErr
         f"its output, at {err.path}" if err.path.startswith("output") else err.path)
     return ApplicationError(
         f"Flow {flow!r}: step {step!r} produced a {err.type_name} in {where}, which is not "
-        f"JSON-serializable and not a type that travels between steps ({err.reason}). Return plain "
-        f"data (str, int, float, bool, None, list, dict) or another supported type: {SUPPORTED}.",
+        f"JSON-serializable and not a type that travels between steps{err.why}. Return {SUPPORTED}.",
         {"path": err.path, "type": err.type_name}, type="NotSerializable", non_retryable=True)
 
 

@@ -22,7 +22,7 @@ from refinire.errors import FlowCancelled, FlowExecutionError, rebuild_exception
 from refinire.flow import Flow
 from workflows.delta import pack, unpack
 from workflows.io import FORMAT, WORKFLOW_NAME, FlowResult, FlowRun, task_queue_for
-from workflows.values import NotEncodable, encode
+from workflows.values import SUPPORTED, NotEncodable, encode
 from workflows.search import FLOW_NAME, FLOW_STATUS
 
 from .connect import connect, search_attributes_ready, ui_url
@@ -68,7 +68,8 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
     except NotEncodable as err:
         raise FlowExecutionError(
             f"Flow {flow_name!r}: {err.path if err.path.startswith('the run') else 'the context, at ' + err.path} "
-            f"holds a {err.type_name}, which cannot travel to the run ({err.reason}); nothing was started.",
+            f"holds a {err.type_name}, which cannot travel to the run{err.why}; nothing was started. "
+            f"Pass {SUPPORTED}.",
             flow_name=flow_name, cause_type="NotSerializable", cause_message=str(err)) from None
     arg = FlowRun(flow_name=flow_name, spec=spec, input=sent, context=ctx, search_attributes=sa_ready,
                   start_at=start_at, rerun_of=rerun_of, format=FORMAT, views=views)

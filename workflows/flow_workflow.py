@@ -230,7 +230,7 @@ class FlowWorkflow:
             return make()
         except NotEncodable as err:
             raise _fail(f"Flow {spec.name!r}: {what} at step {step!r} holds a {err.type_name} in "
-                        f"{err.path}, which cannot travel between steps ({err.reason}).",
+                        f"{err.path}, which cannot travel between steps{err.why}. Store {SUPPORTED}.",
                         "NotSerializable", step=step, path=err.path) from None
 
     async def _step_activity(self, spec: FlowSpec, step: FunctionSpec | CustomSpec, ctx: Context,
@@ -318,8 +318,7 @@ class FlowWorkflow:
         except NotEncodable as err:
             raise _fail(
                 f"Flow {spec.name!r}: {who} of step {step.key!r} put a {err.type_name} in {err.path} "
-                f"that cannot be encoded as JSON ({err.reason}). Store plain data (str with valid "
-                f"Unicode, int, float, bool, None, list, dict) or another supported type: {SUPPORTED}.",
+                f"that cannot be encoded as JSON{err.why}. Store {SUPPORTED}.",
                 "NotSerializable", step=step.key, key=err.path, path=err.path) from None
 
     # Parallel blocks ----------------------------------------------------------------------

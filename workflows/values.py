@@ -61,9 +61,10 @@ _MODULES = sys.modules
 _TIMEDELTA = TypeAdapter(timedelta)
 _PATHS = {c.__name__: c for c in (pathlib.PurePath, pathlib.PurePosixPath, pathlib.PureWindowsPath,
                                   pathlib.Path, pathlib.PosixPath, pathlib.WindowsPath)}
-SUPPORTED = ("str, int, float, bool, None, list, dict, tuple, set, frozenset, bytes, datetime, date, "
-             "time, timedelta, Decimal, UUID, Enum members, pathlib paths, pydantic models and "
-             "dataclasses defined at module level")
+SUPPORTED = ("plain data (str, int, float, bool, None, list, dict) or tuple, set, frozenset, bytes, "
+             "datetime, date, time, timedelta, Decimal, UUID, Enum members, pathlib paths, pydantic "
+             "models and dataclasses defined at module level")
+"""What may travel between steps, as error messages say it."""
 
 
 def type_name(value: Any) -> str:
@@ -82,9 +83,16 @@ class NotEncodable(ApplicationError):
     def __init__(self, path: str, value: Any, reason: str = "") -> None:
         self.path = path
         self.type_name = type_name(value)
-        self.reason = reason or f"a {self.type_name} is not one of the types that travel between steps"
-        super().__init__(f"{path} holds a {self.type_name}, which cannot travel between steps "
-                         f"({self.reason})", type="NotSerializable", non_retryable=True)
+        self.reason = reason
+        """Why this value in particular (a lone surrogate, a class defined in a function), if more
+        than its type."""
+        super().__init__(f"{path} holds a {self.type_name}, which cannot travel between steps"
+                         f"{self.why}. Store {SUPPORTED}.", type="NotSerializable", non_retryable=True)
+
+    @property
+    def why(self) -> str:
+        """`` (reason)`` or nothing, to follow a sentence that names the value."""
+        return f" ({self.reason})" if self.reason else ""
 
 
 class Opaque:
@@ -251,12 +259,11 @@ def _key(k: Any, path: Any) -> Any:
 
 
 def _hint(v: Any) -> str:
-    for base, convert in ((dict, "dict(value)"), (list, "list(value)"), (str, "str(value)"),
-                          (bool, "bool(value)"), (int, "int(value)"), (float, "float(value)"),
-                          (bytes, "bytes(value)"), (bytearray, "bytes(value)")):
+    for base, convert in ((dict, "dict"), (list, "list"), (str, "str"), (int, "int"), (float, "float"),
+                          (bytes, "bytes"), (bytearray, "bytes"), (tuple, "tuple"), (set, "set")):
         if isinstance(v, base):
-            return f"store plain data instead, e.g. {convert}; supported: {SUPPORTED}"
-    return f"supported: {SUPPORTED}"
+            return f"convert it: {convert}(value)"
+    return ""
 
 
 def _class_ref(v: Any, path: Any) -> str:
