@@ -427,3 +427,26 @@ async def test_a_step_that_changes_only_a_type_is_a_change():
                                                                              c.shared_state["t"])]),
     }, name="types_retyped")
     assert (await flow.run(None)).value == ["tuple", "set", "tuple"]
+
+
+async def test_the_input_and_a_given_context_keep_their_types_too():
+    from refinire import Context
+
+    ctx = Context(shared_state={"since": date(2026, 1, 1)})
+    ctx.shared_state[3] = frozenset({"x"})
+    flow = Flow(steps=[FunctionStep("look", lambda d, c: (type(d).__name__, d, c.shared_state["since"],
+                                                             c.shared_state[3]))], name="types_input")
+    result = await flow.run({"order": Decimal("5.00"), 9: (1, 2)}, ctx)
+    assert mismatches(result.value, ("dict", {"order": Decimal("5.00"), 9: (1, 2)}, date(2026, 1, 1),
+                                     frozenset({"x"}))) == []
+    assert ctx.shared_state[3] == frozenset({"x"})  # the caller's context got the final state back
+
+
+async def test_an_input_that_cannot_travel_is_refused_before_anything_starts(client):
+    flow = Flow(steps=[FunctionStep("never", lambda d, c: d)], name="types_bad_input")
+    with pytest.raises(FlowExecutionError) as err:
+        await flow.run({"rows": [1, object()]}, run_id="types-bad-input-1")
+    assert "the run's input['rows'][1] holds a object" in str(err.value)
+    assert "nothing was started" in str(err.value) and err.value.cause_type == "NotSerializable"
+    with pytest.raises(Exception, match="not found"):
+        await client.get_workflow_handle("types-bad-input-1").describe()
