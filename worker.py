@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.steps import ACTIVITIES
+from refinire import _registry
 from refinire.flow import Flow
 from workflows.flow_workflow import FlowWorkflow
 from workflows.io import task_queue_for
@@ -49,11 +50,16 @@ def _extra_activities() -> list:
 
 
 def build_worker(client: Client, flow: Flow, *, max_cached_workflows: int = 1000,
-                 sticky_timeout_s: float = 3.0, **kwargs) -> Worker:
-    """A Worker for one flow: the interpreter workflow plus every step activity."""
+                 sticky_timeout_s: float = 3.0, as_name: str | None = None, **kwargs) -> Worker:
+    """A Worker for one flow: the interpreter workflow plus every step activity.
+
+    ``as_name`` serves the flow under another durable name too (a run started under a name the flow
+    had in an earlier version of the code, attached to again)."""
     from client.telemetry import worker_interceptors
 
     name = flow.register()
+    if as_name is not None:
+        name = _registry.register(as_name, flow)
     interceptors = [*worker_interceptors(), *kwargs.pop("interceptors", ())]
     return Worker(
         client,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, Callable, Mapping
 
 from pydantic import BaseModel, Field, ValidationError
 from temporalio import activity
@@ -36,6 +37,10 @@ from workflows.agent_io import (
 )
 
 CHAT = OpenAIChat()
+
+IN_PROCESS_CALL: ContextVar[tuple[str, int] | None] = ContextVar("refinire_in_process_call", default=None)
+"""(activity id, attempt) of a model call made outside any worker, by ``agent.run_async`` on its own
+(``client/standalone.py``): what a worker would read from ``activity.info()``."""
 
 
 class Evaluation(BaseModel):
@@ -85,12 +90,19 @@ async def chat(call: LLMCall, messages: list[ChatMessage],
         kwargs["timeout"] = call.timeout_s
     if response_format is not None:
         kwargs["response_format"] = response_format
-    info = activity.info()
-    kwargs["extra_headers"] = {"X-Refinire-Activity": info.activity_id, "X-Refinire-Step": call.step}
-    completion = await heartbeat_while(asyncio.ensure_future(CHAT.create(**kwargs)))
+    in_process = IN_PROCESS_CALL.get()
+    if in_process is None:  # an activity on a worker
+        info = activity.info()
+        activity_id, attempt = info.activity_id, info.attempt
+    else:
+        activity_id, attempt = in_process
+    kwargs["extra_headers"] = {"X-Refinire-Activity": activity_id, "X-Refinire-Step": call.step}
+    pending = asyncio.ensure_future(CHAT.create(**kwargs))
+    # In-process calls heartbeat only when made from inside some activity (a custom step's code).
+    completion = await (heartbeat_while(pending) if in_process is None or activity.in_activity() else pending)
     text = (completion.choices[0].message.content or "") if completion.choices else ""
     u = completion.usage
-    usage = Usage(model=completion.model or call.model, activity_attempt=info.attempt,
+    usage = Usage(model=completion.model or call.model, activity_attempt=attempt,
                   prompt_tokens=getattr(u, "prompt_tokens", 0) or 0,
                   completion_tokens=getattr(u, "completion_tokens", 0) or 0,
                   total_tokens=getattr(u, "total_tokens", 0) or 0)
@@ -161,6 +173,11 @@ async def route_rules(inp: RuleInput) -> RuleOutput:
     if rules is None:
         raise ApplicationError(_registry.not_in_code(inp.flow_name, inp.step_key, "rule router"),
                                type="StepNotInCode", non_retryable=True)
+    return await apply_rules(rules, inp)
+
+
+async def apply_rules(rules: Mapping[str, Callable[..., Any]], inp: RuleInput) -> RuleOutput:
+    """The first category whose rule returns true for the input (each rule gets its own copy)."""
     unpack(inp.context, inp.views)
     data = inp.context.result  # the data with its type (``inp.data`` is its plain-JSON copy)
     for category, rule in rules.items():
@@ -171,5 +188,11 @@ async def route_rules(inp: RuleInput) -> RuleOutput:
 
 
 ACTIVITIES = [generate, evaluate, route, clarify, route_rules]
+MODEL_CALLS: dict[str, Callable[[Any], Any]] = {
+    "refinire.llm.generate": generate, "refinire.llm.evaluate": evaluate,
+    "refinire.llm.route": route, "refinire.llm.clarify": clarify,
+}
+"""The model-call activities by name, for running them outside a worker (``IN_PROCESS_CALL``)."""
 
-__all__ = ["ACTIVITIES", "CHAT", "Clarity", "Evaluation", "json_schema_format"]
+__all__ = ["ACTIVITIES", "CHAT", "IN_PROCESS_CALL", "MODEL_CALLS", "Clarity", "Evaluation", "apply_rules",
+           "json_schema_format"]

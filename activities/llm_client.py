@@ -7,9 +7,11 @@ delay before Temporal's next attempt.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import os
 import time
+import weakref
 from datetime import timedelta
 from typing import Any
 
@@ -25,13 +27,18 @@ class MissingAPIKey(Exception):
 
 
 class OpenAIChat:
-    """Holds one ``AsyncOpenAI`` per (key, base URL) seen in the environment, made on first use.
+    """Holds one ``AsyncOpenAI`` per event loop and (key, base URL) seen in the environment, made
+    on first use.
 
     Building agents needs no key; only a call reads ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``.
+    A client's connection pool belongs to the event loop that first used it, so each loop gets its
+    own: a worker has one loop, but ``agent.run_async`` may be awaited under several
+    ``asyncio.run`` calls (or test event loops) in one process.
     """
 
     def __init__(self) -> None:
-        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str | None], Any]] = (
+            weakref.WeakKeyDictionary())
 
     @staticmethod
     def settings() -> tuple[str, str | None]:
@@ -48,10 +55,11 @@ class OpenAIChat:
         from openai import AsyncOpenAI
 
         key, base_url = self.settings()
-        client = self._clients.get((key, base_url))
+        clients = self._clients.setdefault(asyncio.get_running_loop(), {})
+        client = clients.get((key, base_url))
         if client is None:
             client = AsyncOpenAI(api_key=key, base_url=base_url, max_retries=0)
-            self._clients[(key, base_url)] = client
+            clients[(key, base_url)] = client
         return client
 
     async def create(self, **kwargs: Any) -> Any:

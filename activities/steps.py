@@ -6,10 +6,12 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from pydantic_core import to_json
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from refinire import _registry
+from refinire._wire import WIRE
 from refinire._call import apply_output, call_kind, invoke
 from refinire.errors import NonRetryableError, exception_facts
 from refinire.steps import FunctionStep
@@ -93,8 +95,9 @@ async def run_step(inp: StepInput) -> StepOutput:
     except NotEncodable as err:
         raise _not_serializable(err, inp.flow_name, where) from None
     out = StepOutput(delta=delta, route=route, finished=finished)
-    size = len(out.model_dump_json())
-    out.size = size
+    size = len(to_json(out, context=WIRE))
+    if activity.info().is_local:
+        out.size = size
     if size > PAYLOAD_LIMIT:
         raise _fatal(
             f"Flow {inp.flow_name!r}: step {where!r} produced {size:,} bytes of changes to the context, over "

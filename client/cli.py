@@ -1,7 +1,8 @@
 """refinire-flow: run and operate durable flows from the command line.
 
 Everything it shows comes from Temporal, so it works from any machine, for any run, after any
-crash. Errors are one line on stderr and a non-zero exit.
+crash. Errors are one line on stderr (``error: ...``) and a non-zero exit status, one per kind of
+problem (:data:`client.commands.EXIT_CODES`, printed by ``--help``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ from typing import Any, Sequence
 
 from refinire.errors import FlowDefinitionError, FlowExecutionError
 
-from . import codec_server
-
+from . import codec_server, exit_guard
 from .commands import (
+    EXIT_CODES,
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
     CLIError,
+    UsageError,
     _err,
     cmd_answer,
     cmd_cancel,
@@ -30,9 +35,22 @@ from .commands import (
     cmd_server,
     cmd_show,
     cmd_worker,
+    interrupt_hint,
+    one_line,
 )
 
-EXIT_USAGE = 2
+
+def exit_codes_help() -> str:
+    width = max(len(str(code)) for code, _ in EXIT_CODES)
+    lines = [f"  {code:<{width}}  {text}" for code, text in EXIT_CODES]
+    return "exit status:\n" + "\n".join(lines)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with our error format: one line naming the command, what is wrong and where to look."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"error: {self.prog}: {message}. See `{self.prog} --help`.\n")
 
 
 # Parser ----------------------------------------------------------------------------------------
@@ -41,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .runs import STATUSES
 
-    p = argparse.ArgumentParser(prog="refinire-flow", description=__doc__.splitlines()[0])
+    p = _Parser(prog="refinire-flow", description=__doc__.splitlines()[0], epilog=exit_codes_help(),
+                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, func: Any, help: str) -> argparse.ArgumentParser:
@@ -110,22 +129,43 @@ def cmd_codec_server(args: argparse.Namespace) -> int:
     from .codec import KEY_ENV, codec_from_env
 
     if codec_from_env() is None:
-        raise CLIError(f"{KEY_ENV} is not set: the codec server needs the payload key to decrypt.")
+        raise UsageError(f"{KEY_ENV} is not set: the codec server needs the payload key to decrypt. "
+                         "Set it to the key the workers use.")
     codec_server.serve(args.port, host=args.host, origins=args.origins or codec_server.DEFAULT_ORIGINS)
     return 0
 
 
 def _report(exc: BaseException) -> int:
+    """Print the one line a person reads; return the exit status for this kind of problem."""
+    from temporalio.service import RPCError, RPCStatusCode
+
     if isinstance(exc, SystemExit):
         if isinstance(exc.code, str):
-            _err(f"error: {exc.code}")
+            _err(f"error: {one_line(exc.code)}")
             return EXIT_USAGE
         raise exc
-    if isinstance(exc, (CLIError, FlowExecutionError, FlowDefinitionError)):
-        _err(f"error: {exc}")
-    else:
-        _err(f"error: {type(exc).__name__}: {exc}")
+    if isinstance(exc, CLIError):
+        _err(f"error: {one_line(str(exc))}")
+        return exc.exit_code
+    if isinstance(exc, FlowDefinitionError):
+        _err(f"error: {one_line(str(exc))}")
+        return EXIT_USAGE
+    if isinstance(exc, FlowExecutionError):
+        _err(f"error: {one_line(str(exc))}")
+        return EXIT_FAILED
+    if isinstance(exc, RPCError) and exc.status in (RPCStatusCode.UNAVAILABLE,
+                                                    RPCStatusCode.DEADLINE_EXCEEDED):
+        _err(f"error: Lost Temporal: {one_line(exc.message)}. Check that the server is up "
+             "(`refinire-flow server`) and TEMPORAL_ADDRESS.")
+        return EXIT_UNREACHABLE
+    _err(f"error: {type(exc).__name__}: {one_line(str(exc))}")
     return EXIT_FAILED
+
+
+def _interrupted() -> int:
+    hint = interrupt_hint()
+    _err("interrupted" + (f": {hint}" if hint else ""))
+    return EXIT_INTERRUPTED
 
 
 async def amain(argv: Sequence[str] | None = None) -> int:
@@ -140,16 +180,27 @@ async def amain(argv: Sequence[str] | None = None) -> int:
         return _report(exc)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if inspect.iscoroutinefunction(args.func):
             return int(asyncio.run(args.func(args)) or 0)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        return 130
+        return _interrupted()
     except (Exception, SystemExit) as exc:
         return _report(exc)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``refinire-flow``: returns the exit status (the console script passes it to ``sys.exit``)."""
+    try:
+        code = _main(argv)
+    except KeyboardInterrupt:
+        code = _interrupted()
+    if argv is None:  # the program itself: this status is the process's (see client/exit_guard.py)
+        exit_guard.declare(code)
+    return code
 
 
 if __name__ == "__main__":

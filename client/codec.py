@@ -17,15 +17,21 @@ import binascii
 import dataclasses
 import hashlib
 import os
-from typing import Sequence
+from typing import Any, Sequence
 
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
+from pydantic_core import to_json
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, pydantic_data_converter
 from temporalio.converter import (
+    CompositePayloadConverter,
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
+    DefaultPayloadConverter,
+    JSONPlainPayloadConverter,
     PayloadCodec,
 )
+
+from refinire._wire import WIRE
 
 __all__ = ["ENCODING", "KEY_ENV", "EncryptionCodec", "codec_from_env", "data_converter"]
 
@@ -109,6 +115,25 @@ def codec_from_env(environ: dict[str, str] | None = None) -> EncryptionCodec | N
     return EncryptionCodec(parse_key(text), env.get(KEY_ID_ENV) or None)
 
 
+class WireJSONConverter(PydanticJSONPlainPayloadConverter):
+    """Pydantic's JSON, with our models written compactly (``refinire._wire``): the same bytes
+    Temporal's pydantic converter reads, without the fields left at their defaults."""
+
+    def to_payload(self, value: Any) -> Payload | None:
+        return Payload(metadata={"encoding": self.encoding.encode()}, data=to_json(value, context=WIRE))
+
+
+class WirePayloadConverter(CompositePayloadConverter):
+    """Temporal's default converters, with ``WireJSONConverter`` for JSON."""
+
+    def __init__(self) -> None:
+        super().__init__(*(WireJSONConverter() if isinstance(c, JSONPlainPayloadConverter) else c
+                           for c in DefaultPayloadConverter.default_encoding_payload_converters))
+
+
+WIRE_CONVERTER = dataclasses.replace(pydantic_data_converter, payload_converter_class=WirePayloadConverter)
+
+
 def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
     """The converter every client and worker uses: pydantic JSON, sealed when a key is configured.
 
@@ -117,7 +142,7 @@ def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
     """
     codec = codec or codec_from_env()
     if codec is None:
-        return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec,
+        return WIRE_CONVERTER
+    return dataclasses.replace(WIRE_CONVERTER, payload_codec=codec,
                                failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
 

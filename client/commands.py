@@ -1,6 +1,7 @@
 """The commands behind ``refinire-flow``: each takes the parsed arguments and returns an exit code.
 
 Output goes to stdout (what a script would pipe on), progress and verdicts on failure to stderr.
+A problem is raised as a :class:`CLIError` carrying its exit status (see :data:`EXIT_CODES`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,55 @@ import os
 import sys
 from typing import Any
 
+from refinire.errors import FlowDefinitionError, FlowExecutionError
+
+EXIT_OK = 0
 EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES: tuple[tuple[int, str], ...] = (
+    (EXIT_OK, "done: the run completed, every replayed run is compatible, the command did what it says"),
+    (EXIT_FAILED, "the run failed, was cancelled, timed out or was terminated; replay found a run the "
+                  "current code cannot replay; any unexpected error"),
+    (EXIT_USAGE, "bad usage: bad arguments, an unknown flow or module, an unknown run id, an unknown "
+                 "step (rerun --from), a run not in a state for the command (answer to a run that "
+                 "waits for nothing, cancel of a finished run, rerun of a running one), nothing to "
+                 "replay, a port already in use (server)"),
+    (EXIT_UNREACHABLE, "cannot connect to Temporal (nothing answers at the address, TLS or "
+                       "credentials refused, or the embedded server could not start)"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C); a run it started goes on in Temporal"),
+)
+"""What each exit status of ``refinire-flow`` means (printed by ``--help``, tabled in the README)."""
 
 
 class CLIError(Exception):
-    """A problem the user can fix; printed as one line."""
+    """A problem the user can fix; printed as one line, exits with ``exit_code``."""
+
+    exit_code = EXIT_FAILED
+
+
+class UsageError(CLIError):
+    """The command cannot be carried out as asked: fix the arguments."""
+
+    exit_code = EXIT_USAGE
+
+
+class Unreachable(CLIError):
+    """No Temporal to talk to."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class _Interrupt:
+    """What to say if Ctrl-C ends the command: set by a command once it has something to say."""
+
+    hint: str | None = None
+
+
+def interrupt_hint() -> str | None:
+    return _Interrupt.hint
 
 
 def _out(text: str = "") -> None:
@@ -25,6 +70,11 @@ def _out(text: str = "") -> None:
 
 def _err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def one_line(text: str) -> str:
+    """Messages may hold a cause's own newlines; an error is one line."""
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
 
 
 def _render(value: Any) -> str:
@@ -47,52 +97,129 @@ def parse_input(text: str | None) -> Any:
 
 
 async def _client():
+    """A connected client, or exit 3 naming the address and the fix."""
     from .connect import connect
 
-    return await connect()
+    try:
+        return await connect()
+    except FlowExecutionError as exc:
+        raise Unreachable(str(exc)) from None
+    except Exception as exc:
+        raise Unreachable(f"Cannot connect to Temporal: {type(exc).__name__}: {exc}") from None
+
+
+def _loading(what: str, load: Any, *args: Any) -> Any:
+    """Load a flow's code; anything that stops it (no module, no flow, a broken definition) is usage."""
+    try:
+        return load(*args)
+    except (CLIError, KeyboardInterrupt):
+        raise
+    except (FlowExecutionError, FlowDefinitionError) as exc:
+        raise UsageError(str(exc)) from None
+    except SystemExit as exc:
+        raise UsageError(str(exc.code)) from None
+    except Exception as exc:
+        raise UsageError(f"Cannot load {what}: importing it raised {type(exc).__name__}: {exc}. "
+                         "Fix the module, then run the command again.") from None
+
+
+def _load_flow(ref: str):
+    from .modules import load_flow
+
+    return _loading(ref, load_flow, ref)
+
+
+async def _describe(client: Any, run_id: str) -> Any:
+    """The run's description, or exit 2 when there is no run with that id."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        return await client.get_workflow_handle(run_id).describe()
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise UsageError(
+                f"No run {run_id!r} in namespace {client.namespace!r}: check the id "
+                "(`refinire-flow runs` lists recent runs) and TEMPORAL_ADDRESS/TEMPORAL_NAMESPACE."
+            ) from None
+        raise
+
+
+def _closed(desc: Any) -> str | None:
+    """The status name of a run that has ended, ``None`` while it runs."""
+    status = getattr(desc, "status", None)
+    name = getattr(status, "name", None)
+    return None if name in (None, "RUNNING") else name.lower().replace("_", " ")
 
 
 # Commands --------------------------------------------------------------------------------------
 def cmd_server(args: argparse.Namespace) -> int:
     from . import embedded
 
+    where = f"127.0.0.1:{args.port}"
+    if not embedded.port_free(args.port):
+        from . import exit_guard
+
+        exit_guard.install()  # the probe below starts the SDK's runtime (sdk-python issue 300)
+        if embedded.is_temporal(args.port):
+            reuse = ("scripts and refinire-flow connect to it as they are" if args.port == embedded.DEFAULT_PORT
+                     else f"point clients at it with TEMPORAL_ADDRESS={where}")
+            raise UsageError(
+                f"A Temporal server is already listening on {where}: reuse it ({reuse}), or start "
+                "another one with --port N --ui-port M.")
+        raise UsageError(
+            f"Port {args.port} on 127.0.0.1 is taken by another program, not a Temporal server: start "
+            "the server on a free port with --port N (and point clients at it with "
+            "TEMPORAL_ADDRESS=127.0.0.1:N).")
+    if not embedded.port_free(args.ui_port):
+        raise UsageError(f"Port {args.ui_port} for the Web UI is taken by another program: pick a free "
+                         "one with --ui-port N.")
     root = embedded.data_dir()
     cmd = embedded.server_command(root / "temporal.db", args.port, args.ui_port, log_level=args.log_level)
-    _out(f"Temporal dev server on 127.0.0.1:{args.port}, Web UI http://localhost:{args.ui_port}, "
+    _out(f"Temporal dev server on {where}, Web UI http://localhost:{args.ui_port}, "
          f"data in {root} (search attributes {', '.join(embedded.SEARCH_ATTRIBUTES)} registered)")
     os.execv(cmd[0], cmd)  # the server itself takes this process's place, and its signals
-    return 0
+    return EXIT_OK
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     import worker
 
-    modules = worker.prepare(args)
     from .modules import import_flows
 
-    import_flows(modules)
-    try:
-        asyncio.run(worker.serve(modules, graceful_shutdown_s=args.graceful_shutdown))
-    except KeyboardInterrupt:
-        pass
-    return 0
+    modules = worker.prepare(args)
+    _loading(f"the modules {modules!r}", import_flows, modules)
+
+    async def serve() -> None:
+        # Until serve() takes SIGINT/SIGTERM over (then they stop it cleanly: 0), Ctrl-C is 130.
+        await worker.serve(modules, await _client(), graceful_shutdown_s=args.graceful_shutdown)
+
+    asyncio.run(serve())
+    return EXIT_OK
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
-    from .modules import load_flow
     from .runner import start_or_attach
 
-    flow = load_flow(args.flow)
+    flow = _load_flow(args.flow)
     data = parse_input(args.input)
+    client = await _client()
     if args.detach:
-        client = await _client()
         handle = await start_or_attach(client, flow.durable_name, flow, data, None, args.id)
         _out(handle.id)
-        return 0
-    result = await flow.run(data, run_id=args.id)
+        return EXIT_OK
+    flow.last_run_id = None
+    _Interrupt.hint = None
+    try:
+        result = await flow.run(data, run_id=args.id)
+    except asyncio.CancelledError:
+        if flow.last_run_id:
+            _Interrupt.hint = (
+                f"run {flow.last_run_id} goes on in Temporal: `refinire-flow run {args.flow} --id "
+                f"{flow.last_run_id}` attaches to it, `refinire-flow cancel {flow.last_run_id}` stops it")
+        raise
     _err(f"run {result.run_id} completed" + (f" · {result.ui_url}" if result.ui_url else ""))
     _out(_render(result.value))
-    return 0
+    return EXIT_OK
 
 
 async def cmd_runs(args: argparse.Namespace) -> int:
@@ -100,86 +227,109 @@ async def cmd_runs(args: argparse.Namespace) -> int:
 
     rows = await list_runs(await _client(), flow=args.flow, status=args.status, limit=args.limit)
     _out(format_table(rows) if rows else "no runs")
-    return 0
+    return EXIT_OK
 
 
 async def cmd_show(args: argparse.Namespace) -> int:
-    from .modules import FLOW_REF, load_flow
+    from .modules import FLOW_REF
 
     if FLOW_REF.match(args.target):
         from refinire._show import show
 
-        _out(show(load_flow(args.target), format=args.format))
-        return 0
+        _out(show(_load_flow(args.target), format=args.format))
+        return EXIT_OK
     from .history import render_run
 
-    _out(await render_run(await _client(), args.target, args.format))
-    return 0
+    client = await _client()
+    await _describe(client, args.target)
+    _out(await render_run(client, args.target, args.format))
+    return EXIT_OK
 
 
 async def cmd_replay(args: argparse.Namespace) -> int:
     from .replay import replay_runs
 
     if not args.runs and not args.flow:
-        raise CLIError("Name runs to replay (replay RUN_ID ...) or a flow (replay --flow NAME).")
-    verdicts = await replay_runs(await _client(), args.runs, flow=args.flow, limit=args.limit,
+        raise UsageError("Name runs to replay (replay RUN_ID ...) or a flow (replay --flow NAME).")
+    client = await _client()
+    for run_id in args.runs:
+        await _describe(client, run_id)
+    verdicts = await replay_runs(client, args.runs, flow=args.flow, limit=args.limit,
                                  modules=args.module)
     if not verdicts:
-        raise CLIError(f"No runs of flow {args.flow!r} to replay.")
+        raise UsageError(f"No runs of flow {args.flow!r} to replay: check the name "
+                         "(`refinire-flow runs` shows the flow of each run).")
     for v in verdicts:
         (_out if v.ok else _err)(v.line())
     bad = [v for v in verdicts if not v.ok]
     _out(f"{len(verdicts) - len(bad)} of {len(verdicts)} runs replay with the current code")
-    return EXIT_FAILED if bad else 0
+    return EXIT_FAILED if bad else EXIT_OK
 
 
 async def cmd_rerun(args: argparse.Namespace) -> int:
     from .host import hosting
     from .modules import flow_by_name
     from .recorded import load
-    from .rerun import start_rerun
+    from .rerun import plan, start_rerun
     from .runner import wait_result
 
     client = await _client()
+    await _describe(client, args.run_id)
+    record = await load(client, args.run_id)
     flow = None
     if not args.detach:
-        flow = flow_by_name((await load(client, args.run_id)).run.flow_name, args.module)
+        flow = _loading(f"the code of flow {record.run.flow_name!r}", flow_by_name,
+                        record.run.flow_name, args.module, record.run.code)
+    try:
+        plan(record, args.from_step, flow)
+    except FlowExecutionError as exc:
+        raise UsageError(str(exc)) from None
     if flow is None:
-        handle, plan = await start_rerun(client, args.run_id, args.from_step, new_id=args.id)
+        handle, _ = await start_rerun(client, args.run_id, args.from_step, new_id=args.id)
         _out(handle.id)
-        return 0
+        return EXIT_OK
     async with hosting(client, flow) as worker_task:
-        handle, plan = await start_rerun(client, args.run_id, args.from_step, flow=flow, new_id=args.id)
-        _err(f"rerun of {args.run_id} from step {plan.step!r}: new run {handle.id}")
-        outcome = await wait_result(handle, plan.flow_name, worker_task)
+        handle, the_plan = await start_rerun(client, args.run_id, args.from_step, flow=flow,
+                                             new_id=args.id)
+        _err(f"rerun of {args.run_id} from step {the_plan.step!r}: new run {handle.id}")
+        _Interrupt.hint = (f"run {handle.id} goes on in Temporal: `refinire-flow cancel {handle.id}` "
+                           "stops it")
+        outcome = await wait_result(handle, the_plan.flow_name, worker_task)
     _out(handle.id)
     _out(_render(outcome.output))
-    return 0
+    return EXIT_OK
 
 
 async def cmd_answer(args: argparse.Namespace) -> int:
     from .handle import AnswerRejected, RunHandle
 
     client = await _client()
+    ended = _closed(await _describe(client, args.run_id))
+    if ended:
+        raise UsageError(f"Run {args.run_id!r} has ended ({ended}): it waits for no answer. "
+                         "`refinire-flow show` it to see how it ended.")
     run = RunHandle(client.get_workflow_handle(args.run_id), None, client)  # type: ignore[arg-type]
     try:
         accepted = await run.answer(args.text, args.step)
     except AnswerRejected as exc:
-        raise CLIError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     _out(f"answered step {accepted.step!r} of run {args.run_id}")
-    return 0
+    return EXIT_OK
 
 
 async def cmd_cancel(args: argparse.Namespace) -> int:
     from temporalio.service import RPCError
 
-    handle = (await _client()).get_workflow_handle(args.run_id)
+    client = await _client()
+    ended = _closed(await _describe(client, args.run_id))
+    if ended:
+        raise UsageError(f"Run {args.run_id!r} has already ended ({ended}): there is nothing to cancel.")
     try:
-        await handle.cancel()
+        await client.get_workflow_handle(args.run_id).cancel()
     except RPCError as err:
-        raise CLIError(f"Cannot cancel run {args.run_id!r}: {err.message}") from None
+        raise UsageError(f"Cannot cancel run {args.run_id!r}: {err.message}") from None
     _out(f"cancel requested for run {args.run_id}")
-    return 0
+    return EXIT_OK
 
 
 def cmd_search_attributes(args: argparse.Namespace) -> int:
@@ -188,4 +338,4 @@ def cmd_search_attributes(args: argparse.Namespace) -> int:
     for name in SEARCH_ATTRIBUTES:
         _out(f"temporal operator search-attribute create --namespace {args.namespace} "
              f"--name {name} --type Keyword")
-    return 0
+    return EXIT_OK

@@ -73,6 +73,31 @@ def listening(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on the port (bound as Go binds: SO_REUSEADDR)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def is_temporal(port: int, host: str = "127.0.0.1", timeout_s: float = 3.0) -> bool:
+    """Whether what listens on the port answers as a Temporal frontend (gRPC GetSystemInfo)."""
+    from temporalio.client import Client
+
+    async def probe() -> None:
+        await asyncio.wait_for(Client.connect(f"{host}:{port}"), timeout_s)
+
+    try:
+        asyncio.run(probe())
+    except Exception:
+        return False
+    return True
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

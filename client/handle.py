@@ -77,7 +77,7 @@ class RunHandle:
         from .connect import ui_url
         from .runner import final_context, whole_run_ledgers
 
-        final = final_context(outcome)
+        final = final_context(outcome, self.flow.spec)
         if self._ctx is not None:
             for field in type(self._ctx).model_fields:
                 setattr(self._ctx, field, getattr(final, field))

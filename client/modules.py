@@ -65,16 +65,17 @@ def module_of(flow_name: str) -> str | None:
     return flow_name.partition(":")[0] if FLOW_REF.match(flow_name) else None
 
 
-def flow_by_name(flow_name: str, modules: Iterable[str] = ()) -> Flow:
-    """The code of a flow by durable name, from ``modules`` or the module its name points to."""
+def flow_by_name(flow_name: str, modules: Iterable[str] = (), code: str | None = None) -> Flow:
+    """The code of a flow by durable name, from ``modules``, the module its name points to, or
+    ``code`` (the ``module:variable`` a run recorded where it was started)."""
     modules = list(modules)
-    own = module_of(flow_name)
-    if own and own not in modules:
-        modules.append(own)
+    for own in (module_of(flow_name), module_of(code or "")):
+        if own and own not in modules:
+            modules.append(own)
     if not modules:
         raise FlowExecutionError(
-            f"Flow {flow_name!r} has an explicit name, so its module is unknown: pass --module "
-            "MODULE (the module that defines it).")
+            f"Flow {flow_name!r} has an explicit name and its runs do not say where its code is: "
+            "pass --module MODULE (the module that defines it).")
     flows = import_flows(modules)
     if flow_name not in flows:
         raise FlowExecutionError(

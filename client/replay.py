@@ -165,7 +165,7 @@ async def replay_history(history: WorkflowHistory, modules: Iterable[str] = (),
     record = recorded.parse(history, recorded.payload_reader(data_converter()))
     name = record.run.flow_name
     try:
-        flow = flow_by_name(name, modules)
+        flow = flow_by_name(name, modules, record.run.code)
     except Exception as exc:
         return Verdict(record.run_id, name, None, str(exc))
     problems = []

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import (
@@ -21,12 +22,14 @@ from refinire.context import Context
 from refinire.errors import FlowCancelled, FlowExecutionError, rebuild_exception
 from refinire.flow import Flow
 from workflows.delta import pack, unpack
-from workflows.io import FORMAT, WORKFLOW_NAME, FlowResult, FlowRun, task_queue_for
+from refinire.spec import FlowSpec
+from workflows.io import FORMAT, TASK_QUEUE_PREFIX, WORKFLOW_NAME, FlowResult, FlowRun, spans, task_queue_for
 from workflows.values import SUPPORTED, NotEncodable, encode
 from workflows.search import FLOW_NAME, FLOW_STATUS
 
 from .connect import connect, search_attributes_ready, ui_url
 from .host import hosting
+from .runs import AGENTS_MEMO, agent_names
 
 if TYPE_CHECKING:
     from .handle import RunHandle
@@ -71,8 +74,12 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
             f"holds a {err.type_name}, which cannot travel to the run{err.why}; nothing was started. "
             f"Pass {SUPPORTED}.",
             flow_name=flow_name, cause_type="NotSerializable", cause_message=str(err)) from None
+    agents = agent_names(spec) if spec is not None else []
+    if agents:
+        memo = {AGENTS_MEMO: agents, **(memo or {})}
     arg = FlowRun(flow_name=flow_name, spec=spec, input=sent, context=ctx, search_attributes=sa_ready,
-                  start_at=start_at, rerun_of=rerun_of, format=FORMAT, views=views)
+                  start_at=start_at, rerun_of=rerun_of, format=FORMAT, views=views,
+                  code=spec_flow.code_location if spec_flow is not None else None)
     await _refuse_oversized(client, flow_name, arg)
     return await client.start_workflow(
         WORKFLOW_NAME, arg, id=run_id, task_queue=task_queue_for(flow_name),
@@ -159,6 +166,27 @@ async def wait_result(handle: WorkflowHandle, flow_name: str,
             waiter.cancel()
 
 
+@contextlib.asynccontextmanager
+async def _serving_earlier_name(client: Client, flow: Flow, handle: WorkflowHandle, name: str, *,
+                                attached: bool) -> AsyncIterator[None]:
+    """A run attached to by id may have started when this flow had another durable name (unnamed
+    flows were ``<variable>-<hash>`` before 0.2.0): serve its task queue too, or it would wait forever."""
+    queue = (await handle.describe()).task_queue if attached else task_queue_for(name)
+    if queue == task_queue_for(name) or not queue.startswith(TASK_QUEUE_PREFIX):
+        yield
+        return
+    from worker import build_worker
+
+    worker = build_worker(client, flow, as_name=queue.removeprefix(TASK_QUEUE_PREFIX))
+    task = asyncio.create_task(worker.run())
+    try:
+        yield
+    finally:
+        await worker.shutdown()
+        with contextlib.suppress(BaseException):
+            await task
+
+
 def whole_run_ledgers(run_id: str) -> Callable[[], tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
     """Reads a long run's whole ``span_history`` and ``usage`` from its chain, when asked."""
     def rebuild() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -171,12 +199,15 @@ def whole_run_ledgers(run_id: str) -> Callable[[], tuple[list[dict[str, Any]], l
     return rebuild
 
 
-def final_context(outcome: FlowResult) -> Context:
-    """The run's final context from its result (format 2 sends the output once, beside it), its
-    values decoded: ``final.result`` is the run's output. Call it once per result."""
+def final_context(outcome: FlowResult, spec: FlowSpec | None = None) -> Context:
+    """The run's final context from its result (format 2 sends the output once, beside it, and the
+    span history as the path), its values decoded: ``final.result`` is the run's output. Call it
+    once per result."""
     final = outcome.context
     if outcome.views is not None or final.result is None:
         final.result = outcome.output
+    if outcome.spans_from_path:
+        final.span_history = spans(outcome.path, spec)
     return unpack(final, outcome.views)
 
 
@@ -187,8 +218,9 @@ async def run_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
     async with hosting(client, flow) as worker_task:
         handle = await start_or_attach(client, name, flow, data, ctx, run_id)
         flow.last_run_id = handle.id
-        outcome = await wait_result(handle, name, worker_task)
-    final = final_context(outcome)
+        async with _serving_earlier_name(client, flow, handle, name, attached=run_id is not None):
+            outcome = await wait_result(handle, name, worker_task)
+    final = final_context(outcome, flow.spec)
     if ctx is not None:
         for field in type(ctx).model_fields:
             setattr(ctx, field, getattr(final, field))

@@ -12,6 +12,7 @@ from typing import AsyncIterator
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
 from refinire.errors import FlowExecutionError
+from refinire.spec import FlowSpec, ParallelSpec
 from workflows.io import WORKFLOW_NAME
 from workflows.search import FLOW_NAME, FLOW_STEP
 
@@ -26,6 +27,33 @@ STATUSES = {
 }
 
 
+AGENTS_MEMO = "agents"
+"""Memo key written when a run starts: the names of its agent steps (RefinireAgent, RouterAgent,
+ClarifyAgent; parallel branches included), so any process can find a run by agent name. Carried
+over when a long run continues as new; runs started before it was written have none."""
+
+AGENT_KINDS = ("agent", "router", "clarify")
+
+
+def agent_names(spec: FlowSpec) -> list[str]:
+    """The names of the agent steps of a flow, in declaration order, each once."""
+    names: list[str] = []
+    for step in spec.steps.values():
+        for s in step.branches if isinstance(step, ParallelSpec) else (step,):
+            if s.kind in AGENT_KINDS:
+                names.append(s.name)
+    return list(dict.fromkeys(names))
+
+
+async def run_agents(execution: WorkflowExecution) -> tuple[str, ...]:
+    """The agent names a run recorded in its memo when it started (none for older runs)."""
+    try:
+        value = (await execution.memo()).get(AGENTS_MEMO)
+    except Exception:
+        return ()
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
 @dataclass(frozen=True)
 class RunRow:
     run_id: str
@@ -34,6 +62,8 @@ class RunRow:
     step: str | None
     start: datetime
     close: datetime | None
+    agents: tuple[str, ...] = ()
+    """Names of the run's agent steps (``AGENTS_MEMO``)."""
 
     @property
     def duration_s(self) -> float:
@@ -68,12 +98,12 @@ def status_name(status: WorkflowExecutionStatus | None) -> str:
     return status.name.lower()
 
 
-def to_row(execution: WorkflowExecution) -> RunRow:
+def to_row(execution: WorkflowExecution, agents: tuple[str, ...] = ()) -> RunRow:
     attrs = execution.typed_search_attributes
     flow = attrs.get(FLOW_NAME) or _flow_from_id(execution.id)
     status = status_name(execution.status)
     step = attrs.get(FLOW_STEP) if status in ("running", "failed", "timed_out") else None
-    return RunRow(execution.id, flow, status, step, execution.start_time, execution.close_time)
+    return RunRow(execution.id, flow, status, step, execution.start_time, execution.close_time, agents)
 
 
 def _flow_from_id(run_id: str) -> str:
@@ -102,8 +132,9 @@ async def iter_runs(client: Client, flow: str | None = None, status: str | None 
 async def list_runs(client: Client, flow: str | None = None, status: str | None = None,
                     limit: int | None = 20, *, started_after: datetime | None = None,
                     started_before: datetime | None = None) -> list[RunRow]:
-    rows = [to_row(e) async for e in iter_runs(client, flow, status, limit, started_after=started_after,
-                                               started_before=started_before)]
+    rows = [to_row(e, await run_agents(e))
+            async for e in iter_runs(client, flow, status, limit, started_after=started_after,
+                                     started_before=started_before)]
     return [dataclasses.replace(r, step=await current_step(client, r.run_id))
             if r.status == "running" and not r.step else r for r in rows]
 
@@ -143,4 +174,5 @@ def format_table(rows: list[RunRow]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["RunRow", "STATUSES", "build_query", "format_table", "iter_runs", "list_runs", "to_row"]
+__all__ = ["AGENTS_MEMO", "RunRow", "STATUSES", "agent_names", "build_query", "format_table", "iter_runs",
+           "list_runs", "run_agents", "to_row"]

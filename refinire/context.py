@@ -17,7 +17,9 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from ._wire import WireModel
 
 __all__ = ["Context", "Message"]
 
@@ -40,7 +42,7 @@ def _in_activity() -> bool:
     return bool(act is not None and act.in_activity())
 
 
-class Message(BaseModel):
+class Message(WireModel):
     """One message of the conversation: ``role`` (user, assistant, system), ``content``,
     ``timestamp`` and free ``metadata``."""
 
@@ -50,7 +52,7 @@ class Message(BaseModel):
     timestamp: datetime = Field(default_factory=_now)
 
 
-class Context(BaseModel):
+class Context(WireModel):
     model_config = ConfigDict(validate_assignment=False)
 
     result: Any = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 import uuid
@@ -88,25 +89,38 @@ class Flow:
 
     @property
     def durable_name(self) -> str:
-        """The name runs, task queues and the UI use: ``name=``, else ``<variable>-<hash>``.
+        """The name runs, task queues and the UI use: ``name=``, else ``module:variable``.
 
-        The variable is the module-level name the flow is bound to, found once it exists; the hash
-        covers the module, the graph and the step functions, so it is the same in every process
-        running the same code and differs between unrelated flows that share a variable name.
-        Once registered, the name this process registered it under (see ``register``).
+        ``module:variable`` is where the code lives: the module-level variable the flow is bound to,
+        in the module that defines it (a script run as ``python myjob.py`` is the module ``myjob``,
+        as it is when imported, served by ``worker.py myjob`` or run by ``refinire-flow run
+        myjob:flow``), so every command the product prints finds the code from the script's folder.
+        A flow bound to no module-level variable is ``flow-<hash>`` (module, graph and step
+        functions). Once registered, the name this process registered it under (see ``register``).
         """
         if self.name:
             return self.name
         if self._registered_name:
             return self._registered_name
+        where = self.code_location
+        if where:
+            return where
+        return f"flow-{self._hash_name.removeprefix('flow-')}"
+
+    @property
+    def code_location(self) -> str | None:
+        """``module:variable`` of this flow's module-level variable, importable by that name; ``None``
+        for a flow bound to none (made in a function) or defined where no module name exists."""
         if self._variable is None:
             module = sys.modules.get(self._module or "")
             for var, value in vars(module).items() if module else ():
                 if value is self:
                     self._variable = var
                     break
-        prefix = self._variable or "flow"
-        return f"{prefix}-{self._hash_name.removeprefix('flow-')}"
+        module_name = importable_module_name(self._module)
+        if self._variable is None or module_name is None:
+            return None
+        return f"{module_name}:{self._variable}"
 
     @property
     def spec(self) -> FlowSpec:
@@ -417,6 +431,23 @@ class Flow:
 
     def __repr__(self) -> str:
         return f"Flow({self.durable_name!r}, start={self.start!r}, steps={list(self._steps)!r}, finished={self.finished})"
+
+
+def importable_module_name(module: str | None) -> str | None:
+    """The name a module is imported by: ``__main__`` is the script's own name (``python -m pkg.job``
+    → ``pkg.job``; ``python job.py`` → ``job``); ``None`` when there is none (a REPL, ``python -c``)."""
+    if module != "__main__":
+        return module
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name and spec.name != "__main__":
+        return spec.name.removesuffix(".__main__")
+    path = getattr(main, "__file__", None)
+    if path:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        if stem.isidentifier():
+            return stem
+    return None
 
 
 def _is_agent(step: Step) -> bool:

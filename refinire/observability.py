@@ -205,15 +205,16 @@ class TraceRegistry:
     # Async twins ---------------------------------------------------------------------------
     async def aget_trace(self, trace_id: str) -> TraceRecord | None:
         from client.connect import connect
-        from client.runs import to_row
+        from client.runs import run_agents, to_row
 
         local = self._local.get(trace_id)
         client = await connect(fresh=True)
         query = f"WorkflowId = '{trace_id}'"
         async for execution in client.list_workflows(query, limit=1):
-            record = _from_row(to_row(execution))
+            record = _from_row(to_row(execution, await run_agents(execution)))
             if local is not None:
-                record.agent_names, record.tags = local.agent_names, local.tags
+                record.agent_names = list(dict.fromkeys([*record.agent_names, *local.agent_names]))
+                record.tags = local.tags
             return record
         return local
 
@@ -242,19 +243,28 @@ class TraceRegistry:
 
     async def asearch_by_agent_name(self, agent_name: str, exact_match: bool = True, *,
                                     limit: int | None = 100) -> list[TraceRecord]:
-        """Runs of every flow this process knows that has a step by that name (agents are steps),
-        and traces registered here with that agent name."""
+        """Runs with an agent step by that name, whichever process started them, newest first.
+
+        A run records its agent steps' names in its memo when it starts, so the latest ``limit``
+        runs are searched by that. Runs started before names were recorded are found through the
+        flows this process knows (any step by that name), and traces registered here by their
+        ``agent_names``.
+        """
         from . import _registry
 
         def named(name: str) -> bool:
             return name == agent_name if exact_match else agent_name.lower() in name.lower()
 
+        found = [r for r in await self.asearch(limit=limit)
+                 if r.trace_id not in self._local and any(named(a) for a in r.agent_names)]
+        seen = {r.trace_id for r in found}
         flows = [name for name in _registry.known()
                  if any(named(s.name) for s in _registry.get(name).spec.steps.values())]
-        found: list[TraceRecord] = []
         for name in flows:
-            found += [r for r in await self.asearch(flow_name=name, limit=limit) if r.trace_id not in self._local]
-        seen = {r.trace_id for r in found}
+            for record in await self.asearch(flow_name=name, limit=limit):
+                if record.trace_id not in seen and record.trace_id not in self._local:
+                    seen.add(record.trace_id)
+                    found.append(record)
         found += [r for r in self._local.values()
                   if any(named(a) for a in r.agent_names) and r.trace_id not in seen]
         for record in found:
@@ -276,7 +286,8 @@ def _matches(r: TraceRecord, flow_name: str | None, status: str | None, start: d
 
 
 def _from_row(row: Any) -> TraceRecord:
-    return TraceRecord(row.run_id, row.flow, row.status, row.step, row.start, row.close, flow_id=row.run_id)
+    return TraceRecord(row.run_id, row.flow, row.status, row.step, row.start, row.close,
+                       agent_names=list(row.agents), flow_id=row.run_id)
 
 
 _GLOBAL: list[TraceRegistry] = [TraceRegistry()]

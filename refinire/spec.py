@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from pydantic_core import to_json
+
+from ._wire import WireModel
 
 END = "_FLOW_END_"
 """A routing target that ends the flow (``Flow.END``)."""
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 
-class _Frozen(BaseModel):
+class _Frozen(WireModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 

@@ -1,4 +1,5 @@
-"""RefinireAgent as a durable step: the evaluate/regenerate loop, errors, usage, branches, run_async.
+"""RefinireAgent as a durable step: the evaluate/regenerate loop, errors, usage, branches, run_async
+(in-process; tests/compat/test_agents_inprocess.py has the rest).
 
 Every model call goes through the real ``openai`` client to the scripted server in openai_server.py.
 """
@@ -116,7 +117,7 @@ async def test_agents_as_parallel_branches(llm):
     assert sorted(u["step"] for u in result.usage) == ["fan/a1", "fan/a2"]
 
 
-async def test_run_async_on_its_own_is_a_durable_one_step_flow(llm):
+async def test_run_async_on_its_own_runs_in_process(llm):
     llm.script("alone", {"score": 95, "feedback": "fine"})
     agent = RefinireAgent("solo", "Answer", "Judge", model="m-test", next_step="elsewhere")
     ctx = Context()

@@ -53,14 +53,14 @@ def test_every_command_has_help(command, capsys):
 
 
 async def test_errors_are_one_line_and_non_zero(capsys):
-    assert await cli.amain(["run", "flows.nowhere:flow"]) == 1
+    assert await cli.amain(["run", "flows.nowhere:flow"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: Cannot import module 'flows.nowhere'") and err.count("\n") == 1
-    assert await cli.amain(["run", "flows.ops:nothing"]) == 1
+    assert await cli.amain(["run", "flows.ops:nothing"]) == 2
     err = capsys.readouterr().err
     assert "has no flow 'nothing'" in err and "'pipeline'" in err and "Traceback" not in err
-    assert await cli.amain(["rerun", "no-such-run"]) == 1
-    assert capsys.readouterr().err.startswith("error: Cannot read run 'no-such-run'")
+    assert await cli.amain(["rerun", "no-such-run"]) == 2
+    assert capsys.readouterr().err.startswith("error: No run 'no-such-run' in namespace 'default'")
 
 
 async def test_failed_run_names_step_and_rerun_skips_earlier_steps(log, client, capsys):
@@ -86,9 +86,9 @@ async def test_failed_run_names_step_and_rerun_skips_earlier_steps(log, client, 
     assert capsys.readouterr().out.splitlines()[-1] == "x>fetch>enrich>fragile(fetched=True)>publish"
     assert lines(log)[5:] == ["enrich", "fragile", "publish"]
 
-    assert await cli.amain(["rerun", new_id, "--from", "nowhere"]) == 1
+    assert await cli.amain(["rerun", new_id, "--from", "nowhere"]) == 2
     assert "no step 'nowhere'" in capsys.readouterr().err
-    assert await cli.amain(["rerun", new_id]) == 1
+    assert await cli.amain(["rerun", new_id]) == 2
     assert "Name one with --from" in capsys.readouterr().err
 
 
@@ -193,7 +193,7 @@ async def test_answer_reaches_a_waiting_run_and_cancel_stops_one(client, capsys)
     assert await task == 0
     out = capsys.readouterr().out
     assert "answered step 'ask'" in out and "hello Ada" in out
-    assert await cli.amain(["answer", run_id, "again"]) == 1
+    assert await cli.amain(["answer", run_id, "again"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
 
     other = rid("asking")

@@ -18,7 +18,7 @@ def test_demo_prints_results_and_ui_links():
     assert "25-year-old result: You can access adult services" in out.stdout
     assert "15-year-old result: Please use services for minors" in out.stdout
     assert "Result: {'combined_result': 'Multiple analyses completed'" in out.stdout
-    assert "http://ui.example:8233/namespaces/default/workflows/condition_flow-" in out.stdout
+    assert "http://ui.example:8233/namespaces/default/workflows/examples.guide_basics:condition_flow-" in out.stdout
     assert "set OPENAI_API_KEY" in out.stdout
 
 

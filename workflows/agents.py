@@ -3,17 +3,24 @@
 Every model call is its own activity; the loops and decisions between calls live here, in the
 history. A crash in the middle of generate → evaluate → regenerate therefore repeats at most the
 call that was in flight, never a finished generation.
+
+The same loops serve ``agent.run_async`` outside any flow: they make their calls, record their
+decisions and call hooks through a ``Caller``; ``IN_WORKFLOW`` is this workflow's, and
+``client/standalone.py`` passes one that runs the activity functions in-process.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Sequence
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from refinire.agents import _hooks
     from refinire.context import Context, Message
+    from refinire.errors import rebuild_exception
     from refinire.spec import (
         AgentSpec,
         ClarifySpec,
@@ -43,18 +50,56 @@ with workflow.unsafe.imports_passed_through():
     from .runtime import StepFailed, call_activity, record_decision
     from .waits import Answer, AnswerAccepted, PendingQuestion, Waits
 
-__all__ = ["Answer", "AnswerAccepted", "PendingQuestion", "Waits", "match_category", "run_agent_kind"]
+__all__ = ["IN_WORKFLOW", "Answer", "AnswerAccepted", "Caller", "PendingQuestion", "Waits", "default_category",
+           "match_category", "run_agent_kind"]
 
 LLM_RETRY = RetrySpec(max_attempts=5, initial_interval_s=1.0, backoff=2.0, max_interval_s=30.0)
 """Agent steps' retry policy unless the step or the flow sets one: rate limits and 5xx pass."""
 MAX_CLARIFY_TURNS = 3
 
 
+@dataclass(frozen=True)
+class Caller:
+    """How an agent step makes its model calls and records its decisions.
+
+    The loops below are written once. Inside a workflow (``IN_WORKFLOW``) each call is a Temporal
+    activity and a router's decision a memo update. ``agent.run_async`` outside any flow passes a
+    caller that runs the same activity functions in-process, with the same inputs, ids and retry
+    policy (``client/standalone.py``), so both paths make the same model calls in the same order.
+    """
+
+    activity: Callable[..., Awaitable[Any]]
+    """``call_activity``'s signature: (name, arg, result_type, *, flow, options, step_key,
+    step_name, activity_id, summary, branch) -> result; a final failure raises ``StepFailed``."""
+    decide: Callable[[str, str, str | None], None]
+    """Records a branch decision: (step key, label, target)."""
+    observe: Callable[[FlowSpec, str, str, Context, StepFailed | None], None] = lambda *_: None
+    """Calls the flow's hooks around the step: (spec, hook type, step name, context, failure)."""
+
+
+def _hooks_in_workflow(spec: FlowSpec, hook: str, name: str, ctx: Context,
+                       failure: StepFailed | None = None) -> None:
+    """The flow's ``flow.add_hook`` hooks for an agent step, by the worker running the workflow,
+    never on replay; they get a copy of the context and cannot change the run (``_hooks``)."""
+    if workflow.unsafe.is_replaying() or not _hooks.has_hooks(spec.name, hook):
+        return
+    error = None
+    if failure is not None:
+        f = failure
+        error = lambda: rebuild_exception(f.facts, f.cause_type, f.cause_message)  # noqa: E731
+    with workflow.unsafe.sandbox_unrestricted():
+        _hooks.observe(spec.name, hook, name, ctx, error)
+
+
+IN_WORKFLOW = Caller(activity=call_activity, decide=record_decision, observe=_hooks_in_workflow)
+
+
 class _Calls:
     """Ids, summaries, options and the usage ledger for one visit of one agent step."""
 
-    def __init__(self, spec: FlowSpec, step: Any, visit: int, parent: str | None) -> None:
-        self.spec, self.step, self.parent = spec, step, parent
+    def __init__(self, spec: FlowSpec, step: Any, visit: int, parent: str | None,
+                 caller: Caller = IN_WORKFLOW) -> None:
+        self.spec, self.step, self.parent, self.caller = spec, step, parent, caller
         self.base = f"{parent}/{step.name}#{visit}" if parent else f"{step.key}#{visit}"
         self.label = f"{parent}/{step.name}" if parent else step.name
         self.options: StepOptions = step.options
@@ -68,7 +113,7 @@ class _Calls:
                        max_tokens=getattr(s, "max_tokens", None), timeout_s=s.timeout_s)
 
     async def run(self, activity: str, arg: Any, result_type: type, suffix: str, what: str) -> Any:
-        return await call_activity(
+        return await self.caller.activity(
             activity, arg, result_type, flow=self.spec, options=self.options,
             step_key=self.parent or self.step.key, step_name=self.step.name,
             activity_id=f"{self.base}.{suffix}", summary=f"{self.label} · {what}",
@@ -80,14 +125,28 @@ class _Calls:
 
 
 async def run_agent_kind(spec: FlowSpec, step: Any, ctx: Context, visit: int, waits: Waits,
-                         parent: str | None = None) -> tuple[Context, str | None]:
-    calls = _Calls(spec, step, visit, parent)
-    if isinstance(step, AgentSpec):
-        return await _refinire(calls, step, ctx), step.next
-    if isinstance(step, RouterSpec):
-        return await _router(calls, step, ctx)
-    if isinstance(step, ClarifySpec):
-        return await _clarify(calls, step, ctx, waits), step.next
+                         parent: str | None = None, caller: Caller = IN_WORKFLOW,
+                         answered: Sequence[dict[str, str]] = ()) -> tuple[Context, str | None]:
+    """Run one visit of an agent step on ``ctx``; returns the context and the next step's key.
+
+    ``answered`` resumes a clarification whose earlier questions were answered outside this call
+    (``ClarifyAgent.run_async`` in-process); a workflow never passes it.
+    """
+    calls = _Calls(spec, step, visit, parent, caller)
+    if isinstance(step, (AgentSpec, RouterSpec, ClarifySpec)):
+        caller.observe(spec, "before_step", step.name, ctx, None)
+        try:
+            if isinstance(step, AgentSpec):
+                done = await _refinire(calls, step, ctx), step.next
+            elif isinstance(step, RouterSpec):
+                done = await _router(calls, step, ctx)
+            else:
+                done = await _clarify(calls, step, ctx, waits, answered), step.next
+        except StepFailed as failure:
+            caller.observe(spec, "error", step.name, ctx, failure)
+            raise
+        caller.observe(spec, "after_step", step.name, done[0], None)
+        return done
     if isinstance(step, UserInputSpec):
         return await _user_input(step, ctx, waits), step.next
     raise ApplicationError(
@@ -148,7 +207,9 @@ def match_category(reply: str, categories: list[str]) -> tuple[str | None, str]:
     return None, "none"
 
 
-def _fallback(step: RouterSpec) -> str:
+def default_category(step: RouterSpec) -> str:
+    """The category a router takes when it cannot tell: ``default_route`` (a category, or the step
+    of one), else the first category."""
     d = step.default_route
     if d in step.routes:
         return d  # type: ignore[return-value]
@@ -177,13 +238,13 @@ async def _router(calls: _Calls, step: RouterSpec, ctx: Context) -> tuple[Contex
         raw = r.reply
         category, how = match_category(raw, categories)
     if category is None:
-        category, how = _fallback(step), "default"
+        category, how = default_category(step), "default"
     target = step.routes[category]
     ctx.shared_state[f"{step.name}_classification"] = category
     ctx.shared_state[f"{step.name}_next_step"] = target
     ctx.routing_result = {"classification": category, "next_step": target, "matched_by": how,
                           "reply": raw}
-    record_decision(step.key, category, target)
+    calls.caller.decide(step.key, category, target)
     if target not in spec.steps:
         if spec.name.startswith(STANDALONE_PREFIX):
             return ctx, None
@@ -194,12 +255,13 @@ async def _router(calls: _Calls, step: RouterSpec, ctx: Context) -> tuple[Contex
     return ctx, target
 
 
-async def _clarify(calls: _Calls, step: ClarifySpec, ctx: Context, waits: Waits) -> Context:
+async def _clarify(calls: _Calls, step: ClarifySpec, ctx: Context, waits: Waits,
+                   answered: Sequence[dict[str, str]] = ()) -> Context:
     """Judge clarity; with ``wait_for_answer`` ask and wait (up to MAX_CLARIFY_TURNS questions)."""
     text_in = "" if ctx.result is None else str(ctx.result)
-    exchanges: list[dict[str, str]] = []
+    exchanges: list[dict[str, str]] = list(answered)
     timed_out = False
-    turn = 1
+    turn = len(exchanges) + 1
     while True:
         out = await calls.run("refinire.llm.clarify", ClarifyInput(
             call=calls.llm("clarify", turn), generation_instructions=step.generation_instructions,

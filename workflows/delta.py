@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from pydantic_core import to_json
 
+from refinire._wire import WireModel
 from refinire.context import Context, Message
 
 from .values import decode, encode, fingerprint
@@ -43,7 +44,7 @@ def metadata_key(branch: str) -> str:
     return f"__{branch}_metadata__"
 
 
-class ContextDelta(BaseModel):
+class ContextDelta(WireModel):
     """What one step changed in the context it was given."""
 
     result: Any = None
@@ -69,7 +70,7 @@ class ContextDelta(BaseModel):
         return self
 
 
-class Views(BaseModel):
+class Views(WireModel):
     """``shared_state`` entries left out of a payload because another part of it holds them."""
 
     result_keys: list[str] = Field(default_factory=list)
@@ -184,6 +185,7 @@ def pack(ctx: Context, *, keep_workflow_fields: bool = False) -> tuple[Context, 
     update: dict[str, Any] = {"shared_state": state}
     if not keep_workflow_fields:
         update.update({f: [] for f in WORKFLOW_ONLY})
+        update["next_label"] = None  # a step starts with no routing of its own
     return encoded(ctx, **update), (views if views.result_keys or views.metadata_of else None)
 
 

@@ -143,9 +143,11 @@ class FlowWorkflow:
             wire = self._wire(lambda: encoded(ctx), spec, last, what)
             result = FlowResult(output=wire.result, context=wire, path=self._path)
         else:
+            # span_history is the path with names: the reader rebuilds it from ``path`` and the spec.
             wire, views = self._wire(lambda: pack(ctx, keep_workflow_fields=True), spec, last, what)
-            result = FlowResult(output=wire.result, context=wire.model_copy(update={"result": None}),
-                                path=self._path, views=views, continuation=run.continuation)
+            result = FlowResult(output=wire.result, path=self._path, views=views,
+                                continuation=run.continuation, spans_from_path=True,
+                                context=wire.model_copy(update={"result": None, "span_history": []}))
             check_payload(result, spec.name, last, what)
         self._upsert_state("Completed")
         self._current = None

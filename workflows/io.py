@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from refinire._wire import WireModel
 from refinire.context import Context
 from refinire.spec import FlowSpec
 
@@ -25,7 +26,7 @@ def task_queue_for(flow_name: str) -> str:
     return TASK_QUEUE_PREFIX + flow_name
 
 
-class FlowRun(BaseModel):
+class FlowRun(WireModel):
     """A run's input. The spec rides along so the history pins the graph the run started with."""
 
     flow_name: str
@@ -47,20 +48,31 @@ class FlowRun(BaseModel):
     activity ids keep counting across the whole run."""
     continuation: int = 0
     """How many times this run has continued as new before this Temporal run."""
+    code: str | None = None
+    """``module:variable`` of the flow's code where the run was started, so the CLI finds the code
+    of a flow with an explicit ``name=`` (rerun, replay) without being told the module."""
 
 
-class FlowResult(BaseModel):
+class FlowResult(WireModel):
     output: Any = None
     context: Context
     path: list[str] = Field(default_factory=list)
     """Step keys in the order they ran (in the last Temporal run of a chain)."""
     views: Views | None = None
+    spans_from_path: bool = False
+    """``context.span_history`` is left out: it is ``path`` with each step's name (``spans``)."""
     continuation: int = 0
     """Continuations before the run that finished: when > 0, ``context.span_history`` and
     ``context.usage`` cover only that last run; readers rebuild the rest from the chain's history."""
 
 
-class StepInput(BaseModel):
+def spans(path: list[str], spec: FlowSpec | None) -> list[dict[str, Any]]:
+    """The ``span_history`` of a run that went along ``path`` (step keys)."""
+    names = {k: s.name for k, s in spec.steps.items()} if spec is not None else {}
+    return [{"step_name": names.get(k, k), "key": k, "status": "completed"} for k in path]
+
+
+class StepInput(WireModel):
     """The step's data is ``context.result``: it travels once, inside the context."""
 
     flow_name: str
@@ -70,7 +82,7 @@ class StepInput(BaseModel):
     views: Views | None = None
 
 
-class StepOutput(BaseModel):
+class StepOutput(WireModel):
     """What the step changed (format 2: ``delta``) or the whole context after it (format 1 workers),
     and any routing it asked for."""
 
@@ -86,9 +98,9 @@ class StepOutput(BaseModel):
     """A custom step's ``ctx.finish()``."""
 
 
-class DescribeFlowInput(BaseModel):
+class DescribeFlowInput(WireModel):
     flow_name: str
 
 
-class DescribeFlowOutput(BaseModel):
+class DescribeFlowOutput(WireModel):
     spec: FlowSpec

@@ -4,7 +4,7 @@ The agent steps (``RefinireAgent``, ``RouterAgent``, ``ClarifyAgent``) live in `
 workflow API is re-exported from ``refinire.agents.flow`` as Refinire users import it.
 """
 
-from ._agents import ClarifyAgent, LLMResult, RefinireAgent, RouterAgent
+from ._agents import ClarifyAgent, LLMResult, RefinireAgent, RouterAgent, UnknownOptionError
 from .._compat import (
     create_evaluated_agent,
     create_evaluated_clarify_agent,
@@ -33,6 +33,7 @@ from .router import RouterConfig, create_content_type_router, create_intent_rout
 
 __all__ = [
     "ClarifyAgent",
+    "UnknownOptionError",
     "ConditionStep",
     "Context",
     "DebugStep",
@@ -48,6 +49,7 @@ __all__ = [
     "RouterAgent",
     "RouterConfig",
     "Step",
+    "UnknownOptionError",
     "UserInputStep",
     "create_conditional_flow",
     "create_content_type_router",

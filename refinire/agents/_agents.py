@@ -4,7 +4,9 @@ as activities (see ``workflows/agents.py``), so a crash never repeats a finished
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+import difflib
+import inspect
+from typing import Any, Callable, Iterable, Mapping
 
 from pydantic import BaseModel
 
@@ -14,7 +16,7 @@ from ..spec import AgentSpec, ClarifySpec, RouterSpec, StepSpec
 from ..spec import RetrySpec
 from ..steps import Step, _options
 
-__all__ = ["ClarifyAgent", "LLMResult", "RefinireAgent", "RouterAgent"]
+__all__ = ["ClarifyAgent", "LLMResult", "RefinireAgent", "RouterAgent", "UnknownOptionError"]
 
 
 class LLMResult(BaseModel):
@@ -29,6 +31,32 @@ class LLMResult(BaseModel):
     metadata: dict[str, Any] = {}
     evaluation_score: float | None = None
     attempts: int = 1
+
+
+class UnknownOptionError(FlowDefinitionError, TypeError):
+    """An agent was given a keyword (or config key) it does not know: a typo would otherwise be
+    dropped silently. A ``FlowDefinitionError`` and, like Python's own, a ``TypeError``."""
+
+
+def _refuse_unknown(agent: str, name: Any, given: Iterable[str], known: Iterable[str],
+                    what: str = "keyword") -> None:
+    known = list(known)
+    unknown = [k for k in given if k not in known]
+    if not unknown:
+        return
+    named = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), known, n=1)
+        named.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    plural = "s" if len(unknown) > 1 else ""
+    raise UnknownOptionError(
+        f"{agent} {name!r}: unknown {what}{plural} {', '.join(named)}. Known {what}s: {', '.join(known)}.")
+
+
+def _keywords(cls: type) -> list[str]:
+    params = inspect.signature(cls.__init__).parameters.values()
+    return [p.name for p in params if p.name != "self"
+            and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
 
 
 class RefinireAgent(Step):
@@ -53,8 +81,9 @@ class RefinireAgent(Step):
         retry: RetrySpec | int | None = None,
         heartbeat: float | None = None,
         step_timeout: float | None = None,
-        **_: Any,
+        **unknown: Any,
     ) -> None:
+        _refuse_unknown("RefinireAgent", name, unknown, _keywords(RefinireAgent))
         super().__init__(name, next_step)
         self.generation_instructions = generation_instructions
         self.evaluation_instructions = evaluation_instructions
@@ -75,7 +104,22 @@ class RefinireAgent(Step):
             timeout_s=self.timeout,
         )
 
-    async def run_async(self, user_input: Any, ctx: Context) -> Context:
+    async def run_async(self, user_input: Any, ctx: Context | None = None) -> Context:
+        """Run on its own, in this process, as Refinire does: no Temporal server needed.
+
+        The same loop and model calls as inside a durable flow (generate, evaluate, regenerate
+        with feedback; the step's retry policy), then ``next_step`` or finish. Leaves ``result``,
+        ``evaluation_result``, the assistant message and ``usage`` in ``ctx``. A call that still
+        fails after its retries leaves ``result`` None, ``ctx.error`` and a system message
+        "RefinireAgent <name> execution error: ..." (Refinire's behaviour; a durable run fails).
+
+        Args:
+            user_input: The input; ``None`` uses ``ctx.last_user_input``.
+            ctx: The context to update; a new one when omitted.
+
+        Returns:
+            The context.
+        """
         from client.standalone import run_step_standalone
 
         return await run_step_standalone(self, user_input, ctx)
@@ -84,6 +128,12 @@ class RefinireAgent(Step):
 class RouterAgent(Step):
     """Classifies its input and routes to ``routes[category]``; data passes through unchanged."""
 
+    CONFIG_KEYS = ("name", "routes", "classifier_type", "generation_instructions", "model",
+                   "default_route", "classification_rules", "classification_prompt",
+                   "classification_examples", "store_classification_result", "temperature", "timeout",
+                   "retry", "step_timeout", "heartbeat")
+    """Ours and Refinire's ``RouterConfig`` fields (``RouterAgent(RouterConfig(...))`` passes them all)."""
+
     def __init__(self, config: Mapping[str, Any] | BaseModel | None = None,
                  llm_pipeline: "RefinireAgent | None" = None, **kwargs: Any) -> None:
         cfg = dict(config.model_dump() if isinstance(config, BaseModel) else (config or {}))
@@ -91,6 +141,7 @@ class RouterAgent(Step):
         if llm_pipeline is not None and not cfg.get("model"):
             cfg["model"] = getattr(llm_pipeline, "model", None)
         name = cfg.get("name") or "router"
+        _refuse_unknown("RouterAgent", name, cfg, self.CONFIG_KEYS, "config key")
         routes = cfg.get("routes")
         if not isinstance(routes, Mapping) or not routes:
             raise FlowDefinitionError(
@@ -133,7 +184,21 @@ class RouterAgent(Step):
             default_route=self.default_route, temperature=self.temperature, timeout_s=self.timeout,
         )
 
-    async def run_async(self, user_input: Any, ctx: Context) -> Context:
+    async def run_async(self, user_input: Any, ctx: Context | None = None) -> Context:
+        """Classify and route on its own, in this process, as Refinire does: no server needed.
+
+        Sets ``routing_result``, ``shared_state["<name>_classification"]`` and
+        ``["<name>_next_step"]``, then ``ctx.goto`` to the chosen route's step. A classification
+        that still fails after its retries takes the default route and stores
+        ``shared_state["<name>_error"]`` (Refinire's behaviour; a durable run fails).
+
+        Args:
+            user_input: The input to classify; ``None`` uses ``ctx.last_user_input``.
+            ctx: The context to update; a new one when omitted.
+
+        Returns:
+            The context.
+        """
         from client.standalone import run_step_standalone
 
         return await run_step_standalone(self, user_input, ctx)
@@ -142,7 +207,7 @@ class RouterAgent(Step):
 class ClarifyAgent(Step):
     """Judges whether a request is clear enough; sets ``ctx.clarification_result``; data passes through.
 
-    With ``wait_for_answer=True`` an unclear request pauses the run until someone answers.
+    With ``wait_for_answer=True`` an unclear request pauses a durable run until someone answers.
     """
 
     def __init__(
@@ -161,8 +226,9 @@ class ClarifyAgent(Step):
         retry: RetrySpec | int | None = None,
         heartbeat: float | None = None,
         step_timeout: float | None = None,
-        **_: Any,
+        **unknown: Any,
     ) -> None:
+        _refuse_unknown("ClarifyAgent", name, unknown, _keywords(ClarifyAgent))
         super().__init__(name, next_step)
         self.options = _options(retry, step_timeout, None, heartbeat)
         self.generation_instructions = generation_instructions
@@ -183,7 +249,22 @@ class ClarifyAgent(Step):
             answer_timeout_s=self.answer_timeout, temperature=self.temperature, timeout_s=self.timeout,
         )
 
-    async def run_async(self, user_input: Any, ctx: Context) -> Context:
+    async def run_async(self, user_input: Any, ctx: Context | None = None) -> Context:
+        """Judge clarity on its own, in this process, as Refinire does: no server needed.
+
+        Sets ``clarification_result``; the input passes through. With ``wait_for_answer=True`` an
+        unclear request cannot wait for a person here: the question becomes the last assistant
+        message and ``ctx.awaiting_prompt``, ``ctx.awaiting_user_input`` is set, and the step stays
+        where it is; ``await agent.run_async(answer, ctx)`` continues the same clarification.
+
+        Args:
+            user_input: The request (or, while awaiting, the answer); ``None`` uses
+                ``ctx.last_user_input`` (while awaiting: keeps waiting).
+            ctx: The context to update; a new one when omitted.
+
+        Returns:
+            The context.
+        """
         from client.standalone import run_step_standalone
 
         return await run_step_standalone(self, user_input, ctx)

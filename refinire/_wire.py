@@ -1,0 +1,43 @@
+"""Our models on Temporal's wire: fields left at their defaults are not written.
+
+Every step's input, output and the run's start and result events are stored in the history; a
+field at its default (``None``, ``False``, ``[]``) says nothing the reader does not know, so it is
+left out, and reading fills it back in. This applies only when our payload converter serializes
+(``client.codec``: it passes ``WIRE`` as pydantic's serialization context), and only to our own
+models: a user's pydantic model in ``shared_state`` is written whole, ``ctx.model_dump()`` and
+``ctx.as_dict()`` are unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_origin
+
+from pydantic import BaseModel, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
+from pydantic_core import PydanticUndefined
+
+__all__ = ["WIRE", "WireModel"]
+
+WIRE = {"refinire_wire": True}
+"""The serialization context our payload converter passes."""
+
+_EMPTY_FACTORIES = (list, dict, set, tuple)
+
+
+class WireModel(BaseModel):
+    """A model written compactly on Temporal's wire (see the module docstring)."""
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        data = handler(self)
+        if not isinstance(data, dict) or not (info.context or {}).get("refinire_wire"):
+            return data
+        for name, field in type(self).model_fields.items():
+            if name not in data or get_origin(field.annotation) is Literal:
+                continue  # a discriminator (``kind``) is always written: readers choose the type by it
+            value = getattr(self, name, None)
+            if field.default is not PydanticUndefined:
+                if value is field.default or (type(value) is type(field.default) and value == field.default):
+                    del data[name]
+            elif field.default_factory in _EMPTY_FACTORIES and not value:
+                del data[name]
+        return data
