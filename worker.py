@@ -37,7 +37,7 @@ _RUNNER = SandboxedWorkflowRunner(
         "refinire", "pydantic", "pydantic_core",
         "workflows.agents", "workflows.agent_io", "workflows.delta", "workflows.io",
         "workflows.limits", "workflows.parallel", "workflows.runtime", "workflows.search",
-        "workflows.waits")
+        "workflows.values", "workflows.waits")
 )
 
 

@@ -179,9 +179,10 @@ async def route_rules(inp: RuleInput) -> RuleOutput:
 async def apply_rules(rules: Mapping[str, Callable[..., Any]], inp: RuleInput) -> RuleOutput:
     """The first category whose rule returns true for the input (each rule gets its own copy)."""
     unpack(inp.context, inp.views)
+    data = inp.context.result  # the data with its type (``inp.data`` is its plain-JSON copy)
     for category, rule in rules.items():
         ctx = inp.context.model_copy(deep=True)
-        if await invoke(rule, call_kind(rule) or "data_ctx", inp.data, ctx, STEP_POOL):
+        if await invoke(rule, call_kind(rule) or "data_ctx", data, ctx, STEP_POOL):
             return RuleOutput(category=str(category))
     return RuleOutput(category=None)
 

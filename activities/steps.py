@@ -6,7 +6,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pydantic_core import PydanticSerializationError, to_json, to_jsonable_python
+from pydantic_core import to_json
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -17,6 +17,7 @@ from refinire.errors import NonRetryableError, exception_facts
 from refinire.steps import FunctionStep
 from workflows.delta import Snapshot, unpack
 from workflows.io import DescribeFlowInput, DescribeFlowOutput, StepInput, StepOutput
+from workflows.values import SUPPORTED, NotEncodable
 
 # Sync step code runs here, never on the worker's event loop: a blocking step stalls nothing else.
 STEP_POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="refinire-step")
@@ -27,14 +28,13 @@ def _fatal(message: str, kind: str) -> ApplicationError:
     return ApplicationError(message, type=kind, non_retryable=True)
 
 
-def _jsonable(value: Any, where: str, flow: str, step: str) -> Any:
-    try:
-        return to_jsonable_python(value)
-    except PydanticSerializationError:
-        raise _fatal(
-            f"Flow {flow!r}: step {step!r} produced a {type(value).__name__} in {where}, which is not "
-            "JSON-serializable. Return plain data (str, int, float, bool, None, list, dict) or a "
-            "pydantic model.", "NotSerializable") from None
+def _not_serializable(err: NotEncodable, flow: str, step: str) -> ApplicationError:
+    where = "its output" if err.path == "output" else (
+        f"its output, at {err.path}" if err.path.startswith("output") else err.path)
+    return ApplicationError(
+        f"Flow {flow!r}: step {step!r} produced a {err.type_name} in {where}, which is not "
+        f"JSON-serializable and not a type that travels between steps{err.why}. Return {SUPPORTED}.",
+        {"path": err.path, "type": err.type_name}, type="NotSerializable", non_retryable=True)
 
 
 async def heartbeat_while(task: asyncio.Future) -> Any:
@@ -88,11 +88,13 @@ async def run_step(inp: StepInput) -> StepOutput:
         raise ApplicationError(str(exc), exception_facts(exc), type=type(exc).__name__,
                                non_retryable=isinstance(exc, NonRetryableError)) from exc
     route, finished = ctx.next_label, ctx.finished
-    ctx.result = _jsonable(ctx.result, "its output", inp.flow_name, where)
-    for key, value in list(ctx.shared_state.items()):
-        ctx.shared_state[key] = _jsonable(value, f"shared_state[{key!r}]", inp.flow_name, where)
     ctx.next_label, ctx.finished = before_routing
-    out = StepOutput(delta=before.delta(ctx), route=route, finished=finished)
+    try:
+        # What the step stored keeps its type: values travel encoded (workflows.values).
+        delta = before.delta(ctx, wire=True)
+    except NotEncodable as err:
+        raise _not_serializable(err, inp.flow_name, where) from None
+    out = StepOutput(delta=delta, route=route, finished=finished)
     size = len(to_json(out, context=WIRE))
     if activity.info().is_local:
         out.size = size

@@ -82,7 +82,7 @@ class RunHandle:
             for field in type(self._ctx).model_fields:
                 setattr(self._ctx, field, getattr(final, field))
         self.flow.context = final
-        result = RunResult(outcome.output, final, run_id=self.id, flow_name=self.flow.durable_name,
+        result = RunResult(final.result, final, run_id=self.id, flow_name=self.flow.durable_name,
                            ui_url=ui_url(self.client, self.id), path=outcome.path,
                            rebuild=whole_run_ledgers(self.id) if outcome.continuation else None)
         self.flow.last_result = result

@@ -18,6 +18,7 @@ from temporalio.client import Client
 from refinire._show import render_trace
 from refinire._trace import ActivityTrace, Decision, RunTrace
 from refinire.spec import FlowSpec
+from workflows.values import decode as decode_value
 
 from ._history_steps import assemble
 from .chain import fetch_chain
@@ -281,7 +282,7 @@ async def _closed(decode: _Decoder, ev: HistoryEvent, trace: RunTrace) -> None:
     if ev.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
         result = (await decode.all(ev.workflow_execution_completed_event_attributes.result.payloads) or [None])[0]
         if isinstance(result, dict):
-            trace.output = result.get("output")
+            trace.output = decode_value(result.get("output"))
         return
     if ev.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
         failure = ev.workflow_execution_failed_event_attributes.failure

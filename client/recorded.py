@@ -92,7 +92,7 @@ def _context_of(value: Any) -> Context | None:
         try:
             ctx = Context.model_validate(value["context"])
             views = value.get("views")
-            return unpack(ctx, Views.model_validate(views)) if isinstance(views, dict) else ctx
+            return unpack(ctx, Views.model_validate(views) if isinstance(views, dict) else None)
         except Exception:
             return None
     return None
@@ -101,7 +101,7 @@ def _context_of(value: Any) -> Context | None:
 def _delta_of(value: Any) -> ContextDelta | None:
     if isinstance(value, dict) and isinstance(value.get("delta"), dict):
         try:
-            return ContextDelta.model_validate(value["delta"])
+            return ContextDelta.model_validate(value["delta"]).decode()
         except Exception:
             return None
     return None
@@ -259,6 +259,7 @@ def context_before(rec: RecordedRun, step_key: str) -> Context:
     ctx = rec.run.context.model_copy(deep=True)
     if ctx.result is None:
         ctx.result = rec.run.input
+    ctx = unpack(ctx, rec.run.views)
     before: Context | None = None
     for e in rec.steps:
         if e.kind == "continued" and e.context is not None:

@@ -24,6 +24,7 @@ from refinire.flow import Flow
 from workflows.delta import pack, unpack
 from refinire.spec import FlowSpec
 from workflows.io import FORMAT, TASK_QUEUE_PREFIX, WORKFLOW_NAME, FlowResult, FlowRun, spans, task_queue_for
+from workflows.values import SUPPORTED, NotEncodable, encode
 from workflows.search import FLOW_NAME, FLOW_STATUS
 
 from .connect import connect, search_attributes_ready, ui_url
@@ -63,11 +64,20 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
             details = "```mermaid\n" + show(spec_flow, format="mermaid") + "\n```"
         except Exception:
             details = None
-    ctx, views = pack(ctx)
+    try:
+        # The input and context keep their types (workflows.values); the workflow decodes them.
+        ctx, views = pack(ctx)
+        sent = encode(data, "the run's input")
+    except NotEncodable as err:
+        raise FlowExecutionError(
+            f"Flow {flow_name!r}: {err.path if err.path.startswith('the run') else 'the context, at ' + err.path} "
+            f"holds a {err.type_name}, which cannot travel to the run{err.why}; nothing was started. "
+            f"Pass {SUPPORTED}.",
+            flow_name=flow_name, cause_type="NotSerializable", cause_message=str(err)) from None
     agents = agent_names(spec) if spec is not None else []
     if agents:
         memo = {AGENTS_MEMO: agents, **(memo or {})}
-    arg = FlowRun(flow_name=flow_name, spec=spec, input=data, context=ctx, search_attributes=sa_ready,
+    arg = FlowRun(flow_name=flow_name, spec=spec, input=sent, context=ctx, search_attributes=sa_ready,
                   start_at=start_at, rerun_of=rerun_of, format=FORMAT, views=views,
                   code=spec_flow.code_location if spec_flow is not None else None)
     await _refuse_oversized(client, flow_name, arg)
@@ -191,7 +201,8 @@ def whole_run_ledgers(run_id: str) -> Callable[[], tuple[list[dict[str, Any]], l
 
 def final_context(outcome: FlowResult, spec: FlowSpec | None = None) -> Context:
     """The run's final context from its result (format 2 sends the output once, beside it, and the
-    span history as the path)."""
+    span history as the path), its values decoded: ``final.result`` is the run's output. Call it
+    once per result."""
     final = outcome.context
     if outcome.views is not None or final.result is None:
         final.result = outcome.output
@@ -214,7 +225,7 @@ async def run_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
         for field in type(ctx).model_fields:
             setattr(ctx, field, getattr(final, field))
     flow.context = final
-    result = RunResult(outcome.output, final, run_id=handle.id, flow_name=name,
+    result = RunResult(final.result, final, run_id=handle.id, flow_name=name,
                        ui_url=ui_url(client, handle.id), path=outcome.path,
                        rebuild=whole_run_ledgers(handle.id) if outcome.continuation else None)
     flow.last_result = result

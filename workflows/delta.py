@@ -11,6 +11,11 @@ After a parallel block the context holds each branch's output three times (``res
 names. ``pack`` sends such an object once and ``Views`` says where else it belongs; ``unpack`` puts it
 back, so a step reads the same context it always did.
 
+Values keep their types across the boundary (``workflows.values``): ``pack`` and a step's wire delta
+carry the output and ``shared_state`` encoded (keys too: ``shared_state[7]`` stays an int key),
+``unpack`` and ``ContextDelta.decode`` give them back, and ``Snapshot`` compares encodings, so a
+``set`` that became a ``list`` is a change.
+
 Pure: pydantic only, no Temporal, no I/O. Used by the workflow, the activities and the reader.
 """
 
@@ -24,7 +29,10 @@ from pydantic_core import to_json
 from refinire._wire import WireModel
 from refinire.context import Context, Message
 
-__all__ = ["WORKFLOW_ONLY", "ContextDelta", "Snapshot", "Views", "apply", "metadata_key", "pack", "unpack"]
+from .values import decode, encode, fingerprint
+
+__all__ = ["WORKFLOW_ONLY", "ContextDelta", "Snapshot", "Views", "apply", "encoded", "metadata_key",
+           "pack", "unpack"]
 
 WORKFLOW_ONLY = ("span_history", "usage")
 """Context fields the workflow keeps to itself: they grow with the run, and no step reads them."""
@@ -52,6 +60,15 @@ class ContextDelta(WireModel):
     fields: dict[str, Any] = Field(default_factory=dict)
     """Any other context field the step changed (``evaluation_result``, ``last_user_input``, ...)."""
 
+    def decode(self) -> "ContextDelta":
+        """The values of a delta that crossed Temporal (encoded by the step activity), in place.
+        Deltas recorded before the encoding existed hold plain JSON, which decodes as itself."""
+        if self.result_changed:
+            self.result = decode(self.result)
+        self.set = [(decode(k), decode(v)) for k, v in self.set]
+        self.deleted = [decode(k) for k in self.deleted]
+        return self
+
 
 class Views(WireModel):
     """``shared_state`` entries left out of a payload because another part of it holds them."""
@@ -66,25 +83,42 @@ def _enc(value: Any) -> bytes:
     return to_json(value, fallback=repr)
 
 
+def _state_path(key: Any) -> str:
+    return f"shared_state[{key!r}]"
+
+
 class Snapshot:
     """The context as a step received it, to tell afterwards what the step changed."""
 
     def __init__(self, ctx: Context) -> None:
-        self.result = _enc(ctx.result)
-        self.state = {k: _enc(v) for k, v in ctx.shared_state.items()}
+        self.result = fingerprint(ctx.result)
+        self.state = {k: fingerprint(v) for k, v in ctx.shared_state.items()}
         self.messages = list(ctx.messages)
         self.fields = {f: _enc(getattr(ctx, f)) for f in type(ctx).model_fields if f not in _TRACKED}
 
-    def delta(self, after: Context) -> ContextDelta:
+    def delta(self, after: Context, *, wire: bool = False) -> ContextDelta:
+        """What changed. ``wire``: values and keys encoded for Temporal (``values.encode``; raises
+        ``NotEncodable`` naming ``output`` or ``shared_state[key]``), as a step activity returns them."""
         out = ContextDelta()
-        if _enc(after.result) == self.result:
-            out.result_changed = False
+        if wire:
+            result = encode(after.result, "output")
+            changed = to_json(result) != self.result
         else:
-            out.result = after.result
+            result = after.result
+            changed = fingerprint(result) != self.result
+        if changed:
+            out.result = result
+        else:
+            out.result_changed = False
         for k, v in after.shared_state.items():
-            if self.state.get(k) != _enc(v):
+            if wire:
+                sent = encode(v, _state_path(k))
+                if self.state.get(k) != to_json(sent):
+                    out.set.append((encode(k, "a key of shared_state"), sent))
+            elif self.state.get(k) != fingerprint(v):
                 out.set.append((k, v))
-        out.deleted = [k for k in self.state if k not in after.shared_state]
+        out.deleted = [encode(k, "shared_state key") if wire else k
+                       for k in self.state if k not in after.shared_state]
         kept = 0
         for old, new in zip(self.messages, after.messages):
             if old is not new and old != new:
@@ -117,8 +151,22 @@ def apply(ctx: Context, delta: ContextDelta) -> Context:
     return ctx
 
 
+def encoded(ctx: Context, **update: Any) -> Context:
+    """A shallow copy of ``ctx`` whose output and ``shared_state`` are encoded for Temporal
+    (``shared_state`` with keys that are not all ``str`` travels as one tagged object). Raises
+    ``NotEncodable`` naming ``output`` or ``shared_state[key]``."""
+    state = update.pop("shared_state", ctx.shared_state)
+    update["result"] = encode(update.get("result", ctx.result), "output")
+    if all(type(k) is str for k in state) and "$type" not in state:
+        update["shared_state"] = {k: encode(v, _state_path(k)) for k, v in state.items()}
+    else:
+        update["shared_state"] = encode(state, "shared_state")
+    return ctx.model_copy(update=update)
+
+
 def pack(ctx: Context, *, keep_workflow_fields: bool = False) -> tuple[Context, Views | None]:
-    """A shallow copy of ``ctx`` for the wire: each shared value once, bookkeeping left out."""
+    """A shallow copy of ``ctx`` for the wire: values encoded, each shared value once, bookkeeping
+    left out. Raises ``NotEncodable`` (a non-retryable ``ApplicationError``) naming the value."""
     state = dict(ctx.shared_state)
     views = Views()
     result = ctx.result
@@ -138,11 +186,14 @@ def pack(ctx: Context, *, keep_workflow_fields: bool = False) -> tuple[Context, 
     if not keep_workflow_fields:
         update.update({f: [] for f in WORKFLOW_ONLY})
         update["next_label"] = None  # a step starts with no routing of its own
-    return ctx.model_copy(update=update), (views if views.result_keys or views.metadata_of else None)
+    return encoded(ctx, **update), (views if views.result_keys or views.metadata_of else None)
 
 
 def unpack(ctx: Context, views: Views | None) -> Context:
-    """Put back what ``pack`` left out (in place), sharing one object as the sender did."""
+    """Decode what ``pack`` encoded and put back what it left out (in place), sharing one object as
+    the sender did. Call it once per context received: decoding is not idempotent."""
+    ctx.result = decode(ctx.result)
+    ctx.shared_state = decode(ctx.shared_state)
     if views is None:
         return ctx
     if isinstance(ctx.result, dict):

@@ -15,8 +15,6 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic_core import to_json
-
     from refinire import _registry
     from refinire.context import Context
     from refinire.errors import rebuild_exception
@@ -31,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
     from . import agents, search
-    from .delta import Snapshot, apply, pack, unpack
+    from .delta import Snapshot, apply, encoded, pack, unpack
     from .io import (
         WORKFLOW_NAME,
         DescribeFlowInput,
@@ -44,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from .limits import CHECKPOINT, Limits, check_fan_out, check_payload
     from .parallel import merge_branches
     from .runtime import StepFailed, call_activity, merged_options, record_decision
+    from .values import SUPPORTED, NotEncodable, encode
 
 
 def _fail(message: str, kind: str, **details: Any) -> ApplicationError:
@@ -138,16 +137,18 @@ class FlowWorkflow:
                 await workflow.sleep(CHECKPOINT, summary="checkpoint of local steps")
         ctx.finished = True
         ctx.current_step = None
+        last = self._path[-1] if self._path else spec.start
+        what = "the run's result (its output and final context)"
         if self._format < 2:
-            result = FlowResult(output=ctx.result, context=ctx, path=self._path)
+            wire = self._wire(lambda: encoded(ctx), spec, last, what)
+            result = FlowResult(output=wire.result, context=wire, path=self._path)
         else:
             # span_history is the path with names: the reader rebuilds it from ``path`` and the spec.
-            wire, views = pack(ctx, keep_workflow_fields=True)
-            result = FlowResult(output=ctx.result, path=self._path, views=views,
+            wire, views = self._wire(lambda: pack(ctx, keep_workflow_fields=True), spec, last, what)
+            result = FlowResult(output=wire.result, path=self._path, views=views,
                                 continuation=run.continuation, spans_from_path=True,
                                 context=wire.model_copy(update={"result": None, "span_history": []}))
-            check_payload(result, spec.name, self._path[-1] if self._path else spec.start,
-                          "the run's result (its output and final context)")
+            check_payload(result, spec.name, last, what)
         self._upsert_state("Completed")
         self._current = None
         return result
@@ -156,12 +157,13 @@ class FlowWorkflow:
                                run: FlowRun) -> None:
         """Hand the run over to a fresh Temporal run of the same workflow id, between two steps."""
         await workflow.wait_condition(workflow.all_handlers_finished)
-        wire, views = pack(ctx)
+        what = "the context carried into the next run of the chain"
+        wire, views = self._wire(lambda: pack(ctx), spec, current, what)
         nxt = run.model_copy(update={
-            "spec": spec, "input": ctx.result, "context": wire.model_copy(update={"result": None}),
+            "spec": spec, "input": wire.result, "context": wire.model_copy(update={"result": None}),
             "views": views, "start_at": current, "visits": visits, "continuation": run.continuation + 1,
         })
-        check_payload(nxt, spec.name, current, "the context carried into the next run of the chain")
+        check_payload(nxt, spec.name, current, what)
         workflow.continue_as_new(nxt)
 
     def _ran_local(self, spec: FlowSpec, step: StepSpec) -> bool:
@@ -213,11 +215,25 @@ class FlowWorkflow:
             new.span_history, new.usage = ctx.span_history, ctx.usage
         return new
 
-    def _step_input(self, spec: FlowSpec, key: str, branch: str | None, ctx: Context) -> StepInput:
+    def _step_input(self, spec: FlowSpec, key: str, branch: str | None, ctx: Context,
+                    what: str = "the step's input") -> StepInput:
+        where = f"{key}/{branch}" if branch else key
         if self._format < 2:
-            return StepInput(flow_name=spec.name, step_key=key, branch=branch, context=ctx)
-        wire, views = pack(ctx)
+            wire = self._wire(lambda: encoded(ctx), spec, where, what)
+            return StepInput(flow_name=spec.name, step_key=key, branch=branch, context=wire)
+        wire, views = self._wire(lambda: pack(ctx), spec, where, what)
         return StepInput(flow_name=spec.name, step_key=key, branch=branch, context=wire, views=views)
+
+    @staticmethod
+    def _wire(make: Any, spec: FlowSpec, step: str, what: str) -> Any:
+        """The context encoded for Temporal (``workflows.values``); a value that cannot be encoded
+        fails the run naming the step (code that ran in the workflow stored it)."""
+        try:
+            return make()
+        except NotEncodable as err:
+            raise _fail(f"Flow {spec.name!r}: {what} at step {step!r} holds a {err.type_name} in "
+                        f"{err.path}, which cannot travel between steps{err.why}. Store {SUPPORTED}.",
+                        "NotSerializable", step=step, path=err.path) from None
 
     async def _step_activity(self, spec: FlowSpec, step: FunctionSpec | CustomSpec, ctx: Context,
                              activity_id: str, branch: str | None = None,
@@ -231,6 +247,8 @@ class FlowWorkflow:
             branch=branch,
         )
         self._last_size = out.size
+        if out.delta is not None:
+            out.delta.decode()  # the step's values, with their types (workflows.values)
         return out
 
     # Conditions and routes run here, from the context ---------------------------------
@@ -294,25 +312,16 @@ class FlowWorkflow:
             cause_type=failure.cause_type, cause_message=failure.cause_message, cause=failure.facts)
 
     def _check_encodable(self, spec: FlowSpec, step: StepSpec, ctx: Context, who: str) -> None:
-        """Code that ran here (a condition, the error handler) may have stored a value Temporal cannot
-        encode; find it now, naming the step, instead of failing every later workflow task."""
+        """Code that ran here (a condition, the error handler) may have stored a value that cannot
+        travel between steps; find it now, naming the step, instead of at the next step's input."""
         try:
-            to_json(ctx.shared_state)
-            return
-        except Exception:
-            pass
-        for key, value in ctx.shared_state.items():
-            try:
-                to_json(value)
-            except Exception as exc:
-                raise _fail(
-                    f"Flow {spec.name!r}: {who} of step {step.key!r} put a {type(value).__name__} in "
-                    f"shared_state[{key!r}] that cannot be encoded as JSON ({exc}). Store plain data: "
-                    "str (valid Unicode: decode file names with errors='replace' or keep bytes), int, "
-                    "float, bool, None, list, dict, or a pydantic model.",
-                    "NotSerializable", step=step.key, key=str(key))
-        raise _fail(f"Flow {spec.name!r}: {who} of step {step.key!r} left shared_state with a key that "
-                    "cannot be encoded as JSON. Use str or int keys.", "NotSerializable", step=step.key)
+            encode(ctx.result, "ctx.result")
+            encode(ctx.shared_state, "shared_state")
+        except NotEncodable as err:
+            raise _fail(
+                f"Flow {spec.name!r}: {who} of step {step.key!r} put a {err.type_name} in {err.path} "
+                f"that cannot be encoded as JSON{err.why}. Store {SUPPORTED}.",
+                "NotSerializable", step=step.key, key=err.path, path=err.path) from None
 
     # Parallel blocks ----------------------------------------------------------------------
     async def _parallel(self, spec: FlowSpec, block: ParallelSpec, ctx: Context, visit: int) -> Context:
@@ -341,6 +350,6 @@ class FlowWorkflow:
         ctx = merge_branches(ctx, block, results, fork, strict=self._format >= 2,
                              flow=_registry.get(spec.name))
         if self._format >= 2:
-            check_payload(self._step_input(spec, block.key, None, ctx), spec.name, block.key,
-                          "the context after the block merged its branches' outputs")
+            what = "the context after the block merged its branches' outputs"
+            check_payload(self._step_input(spec, block.key, None, ctx, what), spec.name, block.key, what)
         return ctx
