@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from refinire.errors import FlowDefinitionError, FlowExecutionError
+from workflows.values import decode
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -296,7 +297,7 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
                            "stops it")
         outcome = await wait_result(handle, the_plan.flow_name, worker_task)
     _out(handle.id)
-    _out(_render(outcome.output))
+    _out(_render(decode(outcome.output)))
     return EXIT_OK
 
 

@@ -225,7 +225,7 @@ async def _router(calls: _Calls, step: RouterSpec, ctx: Context) -> tuple[Contex
     if step.classifier_type == "rule":
         wire, views = pack(ctx)
         out = await calls.run("refinire.route_rules", RuleInput(
-            flow_name=spec.name, step_key=step.key, data=ctx.result, context=wire, views=views),
+            flow_name=spec.name, step_key=step.key, context=wire, views=views),
             RuleOutput, "rules", "classify · rules")
         raw = out.category
         category, how = (raw, "rule") if raw in step.routes else (None, "none")

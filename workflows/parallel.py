@@ -20,14 +20,13 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic_core import to_json
-
     from refinire.context import Context
     from refinire.spec import ParallelSpec
 
     from .delta import ContextDelta, Snapshot, apply, metadata_key
     from .io import StepOutput
     from .runtime import StepFailed
+    from .values import fingerprint
 
 _DELETED = object()
 
@@ -39,7 +38,7 @@ def _fail(message: str, kind: str, **details: Any) -> ApplicationError:
 def _same(a: Any, b: Any) -> bool:
     if a is _DELETED or b is _DELETED:
         return a is b
-    return to_json(a, fallback=repr) == to_json(b, fallback=repr)
+    return fingerprint(a) == fingerprint(b)
 
 
 def _combine(how: str | Callable[[Any, Any], Any], fork: Any, values: list[Any], where: str) -> Any:
@@ -63,6 +62,8 @@ def _combine(how: str | Callable[[Any, Any], Any], fork: Any, values: list[Any],
             base = fork if isinstance(fork, (int, float)) else 0
             return base + sum(v - base for v in values)
         if how == "union":
+            if all(isinstance(v, (set, frozenset)) for v in values):
+                return set(fork or ()).union(*values)
             out_set: list[Any] = list(fork) if isinstance(fork, (list, tuple, set)) else []
             for v in values:
                 out_set.extend(x for x in v if x not in out_set)
