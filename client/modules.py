@@ -69,7 +69,9 @@ def flow_by_name(flow_name: str, modules: Iterable[str] = (), code: str | None =
     """The code of a flow by durable name, from ``modules``, the module its name points to, or
     ``code`` (the ``module:variable`` a run recorded where it was started)."""
     modules = list(modules)
-    for own in (module_of(flow_name), module_of(code or "")):
+    # The modules named win; the code location the run recorded is the fallback (a deploy gate
+    # replays old runs against new code named by --module).
+    for own in (module_of(flow_name), None if modules else module_of(code or "")):
         if own and own not in modules:
             modules.append(own)
     if not modules:
