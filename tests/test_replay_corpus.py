@@ -34,6 +34,7 @@ REQUIRED_CASES = [
     "agent_eval", "router_llm", "router_rule", "clarify_answered", "clarify_timeout", "user_input",
     "local", "custom", "failed", "by_name", "sealed",
     "chain", "chain_wait", "parallel_merge", "local_loop", "big_state",
+    "types", "handler_class", "cancelled",
 ]
 """Every case the newest recorded version must cover. Add to it; never remove from it."""
 
@@ -191,6 +192,50 @@ async def test_the_gate_runs_the_recorded_merge_function(monkeypatch):
     result = await _replayer(_converter(path)).replay_workflow(_load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None
     assert calls == [("a", "bbb"), ("bbb", "cc")]
+
+
+async def test_the_gate_catches_a_value_that_comes_back_with_another_type(monkeypatch):
+    """types' condition checks every stored value's type inside the workflow: decode Decimals as
+    floats and it routes to ``mismatch``, so the history no longer replays."""
+    from workflows import values
+
+    path = HISTORIES / "0.3.0" / "types.json"
+    replayer = _replayer(_converter(path))
+    assert (await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)).replay_failure is None
+    monkeypatch.setitem(values._READERS, "Decimal", lambda d: float(d["v"]))
+    result = await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)
+    assert result.replay_failure is not None and "Nondeterminism" in str(result.replay_failure)
+    assert "mismatch" in str(result.replay_failure)
+
+
+async def test_the_gate_catches_an_error_handler_given_a_stand_in(monkeypatch):
+    """handler_class's handler routes on the user's own exception class: hide the class (the handler
+    gets a StepError stand-in) and it routes to ``unexpected``, so the history no longer replays."""
+    from refinire import errors
+
+    path = HISTORIES / "0.3.0" / "handler_class.json"
+    replayer = _replayer(_converter(path))
+    assert (await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)).replay_failure is None
+    monkeypatch.setattr(errors, "_MODULES", {k: v for k, v in sys.modules.items() if k != corpus.__name__})
+    result = await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)
+    assert result.replay_failure is not None and "Nondeterminism" in str(result.replay_failure)
+    assert "unexpected" in str(result.replay_failure)
+
+
+async def test_the_gate_catches_a_cancel_taken_as_a_step_failure(monkeypatch):
+    """cancelled ended CANCELED without calling its error handler: take the cancel as a step failure
+    (as before the cancel-is-a-cancel patch) and the handler runs and routes to ``fallback`` (its
+    decision's memo, then the step), which the history does not have."""
+    from temporalio import workflow
+
+    from workflows import runtime
+
+    path = HISTORIES / "0.3.0" / "cancelled.json"
+    replayer = _replayer(_converter(path))
+    assert (await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)).replay_failure is None
+    monkeypatch.setattr(runtime, "cancelled", lambda err: not workflow.patched(runtime.CANCEL_PATCH))
+    result = await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)
+    assert result.replay_failure is not None and "Nondeterminism" in str(result.replay_failure)
 
 
 def _recorder():

@@ -16,7 +16,16 @@ a new flow (with a new ``name=``); a changed case is a new flow next to the old 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import enum
 from collections import Counter
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import PurePosixPath
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
 
 from refinire import (
     ClarifyAgent,
@@ -543,6 +552,165 @@ corpus_big_state = Flow(
 )
 
 
+# types: typed values in shared_state and as step outputs, read back by a condition and a step ---
+class Color(enum.Enum):
+    RED = "red"
+    TEAL = "teal"
+
+
+@dataclasses.dataclass
+class Parcel:
+    sku: str
+    weight: Decimal
+    dims: tuple[int, int, int]
+    labels: frozenset[str] = frozenset()
+
+
+class Order(BaseModel):
+    id: UUID
+    placed: datetime
+    total: Decimal
+    color: Color
+    lines: dict[int, str]
+    note: str = ""
+    """Left at its default, so it travels as unset."""
+
+
+TYPES_ORDER_ID = UUID("5f0c6a1e-8a4b-4c2d-9e7f-0123456789ab")
+TYPES_BLOB = b"\xff\xfe\x00\x80 not utf-8 \xc3\x28"
+TYPES_PLACED = datetime(2026, 5, 1, 9, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
+TYPES_SHIPPED = datetime(2026, 5, 2, 18, 5, 30, 250_000, tzinfo=timezone(timedelta(hours=-5)))
+
+
+def types_make(data, ctx):
+    order = Order(id=TYPES_ORDER_ID, placed=TYPES_PLACED, total=Decimal("19.90"), color=Color.TEAL,
+                  lines={1: f"{data} widget", 2: "gift wrap"})
+    ctx.shared_state.update(
+        placed=TYPES_PLACED, shipped=TYPES_SHIPPED, due=date(2026, 5, 9), window=timedelta(hours=36),
+        total=Decimal("19.90"), order_id=TYPES_ORDER_ID, tags={"gift", "fragile", "b"},
+        dims=(30, 20, 10), blob=TYPES_BLOB, by_int={1: "one", 2: "two", -7: "minus seven"},
+        color=Color.TEAL, where=PurePosixPath("/srv/orders/a.json"), tagged={"$type": "a user's own key"},
+        parcel=Parcel("SKU-1", Decimal("1.250"), (30, 20, 10), frozenset({"top", "up"})), order=order,
+    )
+    return order
+
+
+def types_fit(ctx):
+    """Every value came back with its type (runs in the workflow: the decision is in the history)."""
+    s, order = ctx.shared_state, ctx.result
+    return (isinstance(order, Order) and order.id == TYPES_ORDER_ID and order.lines[1].endswith("widget")
+            and order.color is Color.TEAL and "note" not in order.model_fields_set
+            and s["placed"] == TYPES_PLACED and getattr(s["placed"].tzinfo, "key", None) == "Asia/Tokyo"
+            and s["shipped"] == TYPES_SHIPPED and s["shipped"].utcoffset() == timedelta(hours=-5)
+            and type(s["due"]) is date and s["window"] == timedelta(hours=36)
+            and type(s["total"]) is Decimal and str(s["total"]) == "19.90"
+            and s["order_id"] == TYPES_ORDER_ID and s["tags"] == {"gift", "fragile", "b"}
+            and s["dims"] == (30, 20, 10) and s["blob"] == TYPES_BLOB
+            and s["by_int"] == {1: "one", 2: "two", -7: "minus seven"} and s["color"] is Color.TEAL
+            and s["where"] == PurePosixPath("/srv/orders/a.json") and s["tagged"] == {"$type": "a user's own key"}
+            and type(s["parcel"]) is Parcel and s["parcel"].labels == frozenset({"top", "up"})
+            and type(s["order"]) is Order and s["order"] == order)
+
+
+def _kinds(values):
+    return [f"{k}:{type(v).__name__}" for k, v in values.items()]
+
+
+def types_use(data, ctx):
+    s = ctx.shared_state
+    ctx.shared_state["seen"] = _kinds({"result": data, **{k: s[k] for k in sorted(s)}})
+    ctx.shared_state["late"] = s["placed"] + s["window"]
+    return Parcel(f"SKU-{data.lines[1].split()[0]}", data.total + s["parcel"].weight, s["dims"][::-1],
+                  frozenset(s["tags"]) | s["parcel"].labels)
+
+
+def types_finish(data, ctx):
+    s = ctx.shared_state
+    return (s["color"], data, s["blob"][::-1], {len(data.labels): s["order"].id}, s["total"] * 2)
+
+
+corpus_types = Flow(
+    {
+        "make": FunctionStep("make", types_make),
+        "typed": ConditionStep("typed", types_fit, "use", "mismatch"),
+        "use": FunctionStep("use", types_use),
+        "finish": FunctionStep("finish", types_finish, next_step=Flow.END),
+        "mismatch": FunctionStep("mismatch", lambda data, ctx: "a value lost its type"),
+    },
+    name="corpus_types",
+)
+
+
+# handler_class: the error handler gets the user's own exception class, with its attributes ----
+class PaymentDeclined(Exception):
+    def __init__(self, message, code, retry_in):
+        super().__init__(message)
+        self.code = code
+        self.retry_in = retry_in
+
+
+def charge(data, ctx):
+    raise PaymentDeclined(f"card declined for {data}", code="card_expired", retry_in=30.5)
+
+
+def on_declined(error, ctx):
+    if isinstance(error, PaymentDeclined) and error.code == "card_expired" and error.retry_in == 30.5:
+        ctx.shared_state.update(error_class=f"{type(error).__module__}.{type(error).__qualname__}",
+                                code=error.code, retry_in=error.retry_in, message=str(error))
+        return "fallback"
+    ctx.shared_state["error_class"] = f"{type(error).__module__}.{type(error).__qualname__}"
+    return "unexpected"
+
+
+corpus_handler_class = Flow(
+    {
+        "charge": FunctionStep("charge", charge, retry=RetrySpec(max_attempts=2, initial_interval_s=0.05)),
+        "done": FunctionStep("done", lambda data, ctx: f"charged {data}", next_step=Flow.END),
+        "fallback": FunctionStep(
+            "fallback",
+            lambda data, ctx: f"retry {data} in {ctx.shared_state['retry_in']} s ({ctx.shared_state['code']})",
+            next_step=Flow.END),
+        "unexpected": FunctionStep(
+            "unexpected", lambda data, ctx: f"not the class: {ctx.shared_state['error_class']}"),
+    },
+    name="corpus_handler_class",
+)
+corpus_handler_class.set_error_handler(on_declined)
+
+
+# cancelled: the run is cancelled while an async, heartbeating step runs; it ends CANCELED -------
+CANCEL_STARTED: list[str] = []
+"""Inputs of the ``wait`` steps that started in this process (the recorder cancels once it has one)."""
+CANCEL_SEEN: list[str] = []
+
+
+async def wait_for_cancel(data, ctx):
+    CANCEL_STARTED.append(str(data))
+    try:
+        await asyncio.sleep(120)
+    except asyncio.CancelledError:
+        CANCEL_SEEN.append(str(data))
+        raise
+    return f"{data} was never cancelled"
+
+
+def on_cancel_error(error, ctx):
+    """Never called for a cancel; if it were, the run would go on to ``fallback``."""
+    return "fallback"
+
+
+corpus_cancelled = Flow(
+    {
+        "before": FunctionStep("before", lambda data, ctx: f"<{data}>"),
+        "wait": FunctionStep("wait", wait_for_cancel, heartbeat=1),
+        "after": FunctionStep("after", lambda data, ctx: f"after {data}", next_step=Flow.END),
+        "fallback": FunctionStep("fallback", lambda data, ctx: f"fell back from {data}"),
+    },
+    name="corpus_cancelled",
+)
+corpus_cancelled.set_error_handler(on_cancel_error)
+
+
 CASES: dict[str, Flow] = {
     "function": corpus_function,
     "condition": corpus_condition,
@@ -567,6 +735,9 @@ CASES: dict[str, Flow] = {
     "parallel_merge": corpus_parallel_merge,
     "local_loop": corpus_local_loop,
     "big_state": corpus_big_state,
+    "types": corpus_types,
+    "handler_class": corpus_handler_class,
+    "cancelled": corpus_cancelled,
 }
 """Case name (history file name) -> the flow its history replays against."""
 

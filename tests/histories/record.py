@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+import flows.corpus as corpus  # noqa: E402
 from flows.corpus import CASES, TEST_PAYLOAD_KEY  # noqa: E402
 
 
@@ -50,6 +51,9 @@ class Case:
     """At least this many Temporal runs (a chain: ``runs - 1`` continuations as new)."""
     histories: Callable[[list[Any]], str | None] | None = None
     """Checks the run's histories (oldest first); returns what is wrong, or ``None``."""
+    cancel_when: Callable[[], bool] | None = None
+    """Cancel the run (``handle.cancel()``) once this is true; the run must end CANCELED, and
+    ``expect`` checks the ``FlowCancelled`` its result raises."""
 
 
 def _ok(output: Any, **state: Any) -> Callable[[Any], bool]:
@@ -143,7 +147,69 @@ DRIVE.update({
                       histories=_big),
 })
 
+def _typed(result: Any) -> bool:
+    from datetime import date, timedelta
+    from decimal import Decimal
+    from pathlib import PurePosixPath
+
+    s, parcel = result.shared_state, corpus.Parcel
+    want = (corpus.Color.TEAL, parcel("SKU-T-7", Decimal("21.150"), (10, 20, 30),
+                                      frozenset({"gift", "fragile", "b", "top", "up"})),
+            corpus.TYPES_BLOB[::-1], {5: corpus.TYPES_ORDER_ID}, Decimal("39.80"))
+    value = result.value
+    return (type(value) is tuple and value == want and type(value[1]) is parcel
+            and type(value[4]) is Decimal and str(value[4]) == "39.80"
+            and result.path == ["make", "typed", "use", "finish"]
+            and s["placed"] == corpus.TYPES_PLACED and s["placed"].tzinfo.key == "Asia/Tokyo"
+            and s["shipped"] == corpus.TYPES_SHIPPED and s["shipped"].utcoffset() == timedelta(hours=-5)
+            and type(s["due"]) is date and type(s["total"]) is Decimal and s["order_id"] == corpus.TYPES_ORDER_ID
+            and s["tags"] == {"gift", "fragile", "b"} and s["dims"] == (30, 20, 10)
+            and s["blob"] == corpus.TYPES_BLOB
+            and s["by_int"] == {1: "one", 2: "two", -7: "minus seven"} and s["color"] is corpus.Color.TEAL
+            and s["where"] == PurePosixPath("/srv/orders/a.json") and s["tagged"] == {"$type": "a user's own key"}
+            and type(s["parcel"]) is parcel and type(s["order"]) is corpus.Order
+            and s["order"].lines == {1: "T-7 widget", 2: "gift wrap"} and "note" not in s["order"].model_fields_set
+            and s["late"] == corpus.TYPES_PLACED + timedelta(hours=36) and s["late"].tzinfo.key == "Asia/Tokyo"
+            and s["seen"] == ["result:Order", "blob:bytes", "by_int:dict", "color:Color", "dims:tuple",
+                              "due:date", "order:Order", "order_id:UUID", "parcel:Parcel", "placed:datetime",
+                              "shipped:datetime", "tagged:dict", "tags:set", "total:Decimal",
+                              "where:PurePosixPath", "window:timedelta"])
+
+
+def _cancelled_for_good(chain: list[Any]) -> str | None:
+    from temporalio.api.enums.v1 import EventType
+
+    last = chain[-1].events[-1].event_type
+    if len(chain) != 1 or last != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+        return f"the run should end WorkflowExecutionCanceled, ended {EventType.Name(last)}"
+    if (_events(chain[0], "ACTIVITY_TASK_CANCEL_REQUESTED") != 1
+            or _events(chain[0], "ACTIVITY_TASK_SCHEDULED") != 2):
+        return "expected the steps before and wait scheduled, and wait's cancel requested, nothing after"
+    patches = [p.data for e in chain[0].events if e.HasField("marker_recorded_event_attributes")
+               for d in e.marker_recorded_event_attributes.details.values() for p in d.payloads]
+    if not any(b"cancel-is-a-cancel" in data for data in patches):
+        return f"the run did not take the cancel-is-a-cancel patch (markers: {patches})"
+    return None
+
+
+DRIVE.update({
+    "types": Case("T-7", _typed),
+    "handler_class": Case("order 7", _ok("retry order 7 in 30.5 s (card_expired)",
+                                         error_class="flows.corpus.PaymentDeclined", code="card_expired",
+                                         retry_in=30.5, message="card declined for order 7")),
+    "cancelled": Case("c", lambda e: "was cancelled" in str(e) and corpus.CANCEL_STARTED == ["<c>"],
+                      cancel_when=lambda: bool(corpus.CANCEL_STARTED), histories=_cancelled_for_good),
+})
+
 assert set(DRIVE) == set(CASES), "every corpus flow needs a way to be driven, and vice versa"
+
+
+async def _until(predicate: Callable[[], bool], what: str, deadline_s: float = 30.0) -> None:
+    end = time.monotonic() + deadline_s
+    while not predicate():
+        if time.monotonic() > end:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
 
 
 def targets(out: Path, name: str) -> list[Path]:
@@ -158,7 +224,9 @@ async def record_case(name: str, llm: Any, out: Path) -> list[Path]:
     from client.connect import connect
     from client.handle import RunHandle
     from client.runner import start_run
-    from refinire.errors import FlowExecutionError
+    from temporalio.client import WorkflowExecutionStatus
+
+    from refinire.errors import FlowCancelled, FlowExecutionError
     from worker import build_worker
 
     case, flow = DRIVE[name], CASES[name]
@@ -177,17 +245,25 @@ async def record_case(name: str, llm: Any, out: Path) -> list[Path]:
         for text in case.answers:
             await handle.wait_for_question(timeout=30)
             await handle.answer(text)
+        if case.cancel_when is not None:
+            await _until(case.cancel_when, f"case {name!r}: the moment to cancel it")
+            await handle.cancel()
+        fails = case.fails or case.cancel_when is not None
         try:
             outcome: Any = await handle.result()
         except FlowExecutionError as err:
-            if not case.fails:
+            if not fails:
                 raise
             outcome = err
         else:
-            if case.fails:
+            if fails:
                 raise AssertionError(f"case {name!r} was meant to fail but returned {outcome.value!r}")
+        if case.cancel_when is not None:
+            status = (await raw.describe()).status
+            if not isinstance(outcome, FlowCancelled) or status != WorkflowExecutionStatus.CANCELED:
+                raise AssertionError(f"case {name!r} was cancelled but ended {status!r}: {outcome!r}")
     if not case.expect(outcome):
-        detail = outcome if case.fails else (outcome.value, outcome.shared_state, outcome.path)
+        detail = outcome if fails else (outcome.value, outcome.shared_state, outcome.path)
         raise AssertionError(f"case {name!r} did not do what it is for: {detail!r}")
     if len(llm.queue):
         raise AssertionError(f"case {name!r} left {len(llm.queue)} scripted model replies unused")
