@@ -89,6 +89,9 @@ def build_query(flow: str | None = None, status: str | None = None, *,
         if key not in STATUSES:
             raise FlowExecutionError(f"Unknown status {status!r}. Known statuses: {list(STATUSES)!r}")
         parts.append(f"ExecutionStatus = {_quote(STATUSES[key])}")
+    else:
+        # A long run is a chain of Temporal runs under one id: list it once, as its newest run.
+        parts.append("ExecutionStatus != 'ContinuedAsNew'")
     return " AND ".join(parts)
 
 

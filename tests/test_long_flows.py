@@ -208,3 +208,22 @@ async def test_a_step_input_over_the_payload_limit_fails_naming_the_step(client)
     assert "step 'read'" in str(err.value) and "payload limit" in str(err.value)
     desc = await client.get_workflow_handle(err.value.run_id).describe()
     assert desc.status == WorkflowExecutionStatus.FAILED
+
+
+async def test_local_steps_with_large_results_checkpoint_before_the_task_grows_too_big(client, log):
+    result = await long.heavy_local_loop.run(None)
+    assert result == "40 pages, last 000040"
+    assert iterations(log) == list(range(1, 41))
+
+
+async def test_runs_lists_a_long_run_once(client, capsys):
+    result = await long.long_loop.run("80")
+    assert len(await fetch_chain(client, result.run_id)) >= 2
+    capsys.readouterr()
+    assert await cli.amain(["runs", "--flow", long.long_loop.durable_name, "--limit", "1000"]) == 0
+    assert capsys.readouterr().out.count(result.run_id) == 1
+    from client.runs import list_runs
+
+    rows = [r for r in await list_runs(client, flow=long.long_loop.durable_name, limit=1000)
+            if r.run_id == result.run_id]
+    assert [(r.status, r.run_id) for r in rows] == [("completed", result.run_id)]

@@ -69,3 +69,21 @@ ask_after_loop = Flow({
     "ask": UserInputStep("ask", "Which colour?"),
     "finish": FunctionStep("finish", lambda data, ctx: f"{data} after {ctx.shared_state['i']}"),
 }, name="long_ask", max_steps=100_000, history_budget=SMALL_BUDGET)
+
+
+def rewrite(data, ctx):
+    """Each visit writes a fresh 150 KB value: every local step's result is that big."""
+    i = ctx.shared_state.get("i", 0) + 1
+    ctx.shared_state["i"] = i
+    ctx.shared_state["page"] = f"{i:06d}" + "p" * 150_000
+    _log(f"work {i}")
+    return i
+
+
+heavy_local_loop = Flow({
+    "work": FunctionStep("work", rewrite),
+    "more": ConditionStep("more", lambda ctx: ctx.shared_state["i"] < 40, "work", "done"),
+    "done": FunctionStep("done", lambda data, ctx: f"{data} pages, last {ctx.shared_state['page'][:6]}"),
+}, name="long_heavy_local", local=True)
+"""40 local steps of 150 KB results: 6 MB in one workflow task without the byte-sized checkpoints,
+over the 4 MB gRPC limit that would leave the task failing forever."""
