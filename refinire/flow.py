@@ -190,9 +190,11 @@ class Flow:
         ``fn(step_name, ctx, result)``, ``"error"`` ``fn(step_name, ctx, error)``.
 
         In a durable run, hooks run in the worker that executes the step (for ``flow.run``, this
-        process), around every function step and custom step (each attempt), parallel branches
-        included. Condition steps and agents run no hooks: conditions run inside the workflow.
-        A hook that raises is ignored, as in Refinire.
+        process): around every attempt of a function or custom step (in its activity), and around
+        every agent step (``RefinireAgent``, ``RouterAgent``, ``ClarifyAgent``: called by the worker
+        that runs the workflow, on a copy of the context, never while a history is replayed).
+        Conditions and ``UserInputStep`` run no hooks: they run inside the workflow. Parallel
+        branches are included. A hook that raises is ignored, as in Refinire.
 
         Raises:
             ValueError: ``Unknown hook type: ...``.
