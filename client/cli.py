@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = command("runs", cmd_runs, "List runs from Temporal's visibility.")
     sp.add_argument("--flow", metavar="NAME")
     sp.add_argument("--status", choices=list(STATUSES))
-    sp.add_argument("--limit", type=int, default=20)
+    sp.add_argument("--limit", type=int, default=20, help="show at most this many runs (default 20)")
+    sp.add_argument("--all", action="store_true", help="show every run")
 
     sp = command("show", cmd_show, "Show a run (with its history) or a flow's structure (MODULE:FLOW).")
     sp.add_argument("target", metavar="RUN_ID|MODULE:FLOW")

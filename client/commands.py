@@ -226,8 +226,14 @@ async def cmd_run(args: argparse.Namespace) -> int:
 async def cmd_runs(args: argparse.Namespace) -> int:
     from .runs import format_table, list_runs
 
-    rows = await list_runs(await _client(), flow=args.flow, status=args.status, limit=args.limit)
+    limit = None if args.all else args.limit
+    rows = await list_runs(await _client(), flow=args.flow, status=args.status,
+                           limit=None if limit is None else limit + 1)
+    cut = limit is not None and len(rows) > limit
+    rows = rows[:limit] if cut else rows
     _out(format_table(rows) if rows else "no runs")
+    if cut:
+        _err(f"showing the newest {limit} runs; more exist: --limit N or --all shows them")
     return EXIT_OK
 
 

@@ -262,3 +262,17 @@ async def test_runs_shows_the_step_a_running_run_is_in(client, tmp_path, monkeyp
         assert " running " in row and " slow " in row
         (tmp_path / "ledger.release").touch()
         assert (await handle.result()).output == "x+first+slow+last"
+
+
+async def test_runs_says_when_its_list_is_cut(log, capsys):
+    Path(str(log) + ".fixed").touch()
+    for _ in range(2):
+        assert await cli.amain(["run", FLOW, "cut", "--id", rid("cut")]) == 0
+    capsys.readouterr()
+    assert await cli.amain(["runs", "--flow", "flows.ops:pipeline", "--limit", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert len([line for line in out.splitlines() if "flows.ops:pipeline" in line]) == 1
+    assert "showing the newest 1 runs; more exist: --limit N or --all shows them" in err
+    assert await cli.amain(["runs", "--flow", "flows.ops:pipeline", "--all"]) == 0
+    out, err = capsys.readouterr()
+    assert len([line for line in out.splitlines() if "flows.ops:pipeline" in line]) >= 2 and not err
