@@ -132,6 +132,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print one line per step start and finish")
     parser.add_argument("--graceful-shutdown", type=float, default=30.0, metavar="SECONDS",
                         help="on SIGTERM/SIGINT, how long running steps may take to finish (default 30)")
+    parser.add_argument("--log-level", choices=["debug", "info", "warn", "error"], default=None,
+                        help="one line per failed step attempt at info/warn; tracebacks at debug "
+                             "(default: $REFINIRE_LOG_LEVEL, else info)")
     parser.add_argument("--otel", action="store_true",
                         help="OpenTelemetry spans through temporalio's TracingInterceptor (needs [otel])")
 
@@ -145,7 +148,13 @@ def modules_from(args: argparse.Namespace) -> list[str]:
 
 def prepare(args: argparse.Namespace) -> list[str]:
     """Telemetry settings must be in place before the first client connects."""
+    from client.logs import configure
     from refinire import observability
+
+    try:
+        configure(getattr(args, "log_level", None))
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
     if args.metrics_port:
         from client.telemetry import install_metrics

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import weakref
 from dataclasses import dataclass
 from typing import AsyncIterator
@@ -18,23 +17,9 @@ from temporalio.worker import Worker
 
 from refinire.flow import Flow
 
-
-class _OneLineFailures(logging.Filter):
-    """A script's in-process worker logs a failed attempt as one line, not a traceback: Temporal
-    retries it, and a run that fails for good raises FlowExecutionError with the cause anyway."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "__temporal_error_identifier", None) == "ActivityFailure" and record.exc_info:
-            err = record.exc_info[1]
-            info = getattr(record, "temporal_activity", None) or {}
-            step = str(info.get("activity_id", "?")).split("#")[0]
-            record.msg = f"step {step!r} attempt {info.get('attempt', '?')} failed: {type(err).__name__}: {err}"
-            record.args = ()
-            record.exc_info = None
-        return True
+from .logs import one_line_failures
 
 
-_FILTER = _OneLineFailures()
 
 
 @dataclass
@@ -54,8 +39,9 @@ async def hosting(client: Client, flow: Flow) -> AsyncIterator[asyncio.Task]:
     """Yield the worker's task: a run waits on its result and on this task, whichever ends first."""
     from worker import build_worker
 
-    if _FILTER not in logging.getLogger("temporalio.activity").filters:
-        logging.getLogger("temporalio.activity").addFilter(_FILTER)
+    # A script's in-process worker: a failed attempt is one line; the run's FlowExecutionError
+    # carries the cause if it fails for good.
+    one_line_failures()
     loop = asyncio.get_running_loop()
     table = _HOSTED.setdefault(loop, {})
     name = flow.register()
