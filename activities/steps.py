@@ -16,7 +16,7 @@ from refinire._call import apply_output, call_kind, invoke
 from refinire.errors import NonRetryableError, exception_facts
 from refinire.steps import FunctionStep
 from workflows.delta import Snapshot, unpack
-from workflows.io import DescribeFlowInput, DescribeFlowOutput, StepInput, StepOutput
+from workflows.io import Checkpoint, DescribeFlowInput, DescribeFlowOutput, StepInput, StepOutput
 from workflows.values import SUPPORTED, NotEncodable
 
 # Sync step code runs here, never on the worker's event loop: a blocking step stalls nothing else.
@@ -116,5 +116,11 @@ async def describe_flow(inp: DescribeFlowInput) -> DescribeFlowOutput:
     return DescribeFlowOutput(spec=flow.spec)
 
 
-ACTIVITIES = [run_step, describe_flow]
+@activity.defn(name="refinire.checkpoint")
+async def checkpoint(inp: Checkpoint) -> Checkpoint:
+    """Does nothing: scheduling it closes the workflow task that ran a batch of local steps."""
+    return inp
+
+
+ACTIVITIES = [run_step, describe_flow, checkpoint]
 

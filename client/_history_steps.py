@@ -72,7 +72,7 @@ def _key_for_name(spec: FlowSpec | None, name: str) -> str:
 
 def _locate(spec: FlowSpec | None, act: ActivityTrace, inp: Any) -> tuple[str, str | None, int | None] | None:
     """(step key, branch, visit) of an activity, from its id, else from its input."""
-    if act.activity_type == "refinire.describe_flow":
+    if act.activity_type in ("refinire.describe_flow", "refinire.checkpoint"):
         return None
     m = _ID.match(act.activity_id)
     if m:

@@ -137,6 +137,8 @@ def _parse_one(history: WorkflowHistory, conv: PayloadConverter, rec: RecordedRu
             continue
         elif et == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             attrs = event.activity_task_scheduled_event_attributes
+            if attrs.activity_type.name == "refinire.checkpoint":
+                continue  # closes a batch of local steps; not a step
             key, branch = split_activity_id(attrs.activity_id)
             inp = _decode(conv, attrs.input)
             step = StepEvent(event.event_id, "activity", key, branch, _context_of(inp),

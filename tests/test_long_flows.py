@@ -112,6 +112,8 @@ async def test_a_local_loop_of_two_thousand_iterations_finishes(client, log):
     assert result == f"done 2000 of 2000 with {long.STATE_BYTES} bytes"
     assert iterations(log) == list(range(1, 2001))
     assert len(await fetch_chain(client, result.run_id)) >= 10
+    trace = await load_run(client, result.run_id)  # checkpoints close tasks; they are not steps
+    assert trace.path == ["setup"] + ["work", "more"] * 2000 + ["done"]
 
 
 async def test_a_worker_killed_right_after_a_continuation_loses_nothing(client, log, tmp_path):

@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         StepInput,
         StepOutput,
     )
-    from .limits import CHECKPOINT, Limits, check_fan_out, check_payload
+    from .limits import Limits, check_fan_out, check_payload
     from .parallel import merge_branches
     from .runtime import StepFailed, call_activity, merged_options, record_decision
     from .values import SUPPORTED, NotEncodable, encode
@@ -134,7 +134,7 @@ class FlowWorkflow:
             ctx.span_history.append({"step_name": step.name, "key": step.key, "status": "completed"})
             ctx.next_label = current
             if self._format >= 2 and self._ran_local(spec, step) and limits.local_step(self._last_size):
-                await workflow.sleep(CHECKPOINT, summary="checkpoint of local steps")
+                await limits.checkpoint(visits)
         ctx.finished = True
         ctx.current_step = None
         last = self._path[-1] if self._path else spec.start
