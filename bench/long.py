@@ -106,7 +106,9 @@ async def per_step(client: Client, run_id: str) -> tuple[list[int], int]:
     chain = await fetch_chain(client, run_id)
     for history in chain:
         for ev in history.events:
-            if ev.event_type in _STEP_EVENTS:
+            if ev.event_type in _STEP_EVENTS and not (
+                    ev.HasField("activity_task_scheduled_event_attributes")
+                    and ev.activity_task_scheduled_event_attributes.activity_type.name == "refinire.checkpoint"):
                 sizes.append(0)
             if sizes:
                 sizes[-1] += ev.ByteSize()
