@@ -120,8 +120,12 @@ def _loading(what: str, load: Any, *args: Any) -> Any:
     except SystemExit as exc:
         raise UsageError(str(exc.code)) from None
     except Exception as exc:
+        fix = "Fix the module, then run the command again."
+        if "asyncio.run() cannot be called from a running event loop" in str(exc):
+            fix = ("The module runs its flow when imported: put `asyncio.run(main())` under "
+                   "`if __name__ == \"__main__\":` so the CLI and workers can import its flows.")
         raise UsageError(f"Cannot load {what}: importing it raised {type(exc).__name__}: {exc}. "
-                         "Fix the module, then run the command again.") from None
+                         f"{fix}") from None
 
 
 def _load_flow(ref: str):
@@ -331,12 +335,33 @@ async def cmd_cancel(args: argparse.Namespace) -> int:
     ended = _closed(await _describe(client, args.run_id))
     if ended:
         raise UsageError(f"Run {args.run_id!r} has already ended ({ended}): there is nothing to cancel.")
+    handle = client.get_workflow_handle(args.run_id)
     try:
-        await client.get_workflow_handle(args.run_id).cancel()
+        await handle.cancel()
     except RPCError as err:
         raise UsageError(f"Cannot cancel run {args.run_id!r}: {err.message}") from None
     _out(f"cancel requested for run {args.run_id}")
+    queue = (await handle.describe()).task_queue
+    if not await _polled(client, queue):
+        _err(f"no worker polls {queue!r} now: the run ends CANCELED once a worker for its flow runs "
+             "(`refinire-flow worker MODULE`, or the script that started it); until then it shows "
+             "as running, and a step that was interrupted may start once more before it stops")
     return EXIT_OK
+
+
+async def _polled(client: Any, queue: str) -> bool:
+    """Whether some worker polls ``queue`` for workflow tasks (what a cancel needs to take effect)."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    try:
+        resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+            namespace=client.namespace, task_queue=TaskQueue(name=queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+    except Exception:
+        return True  # cannot tell: say nothing
+    return bool(resp.pollers)
 
 
 def cmd_search_attributes(args: argparse.Namespace) -> int:

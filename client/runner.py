@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
@@ -33,6 +34,11 @@ from .runs import AGENTS_MEMO, agent_names
 
 if TYPE_CHECKING:
     from .handle import RunHandle
+
+
+RUN_STARTED_MEMO = "run_started"
+"""When the run started (ISO 8601, UTC), in its memo: continue-as-new carries the memo over, so the
+newest Temporal run of a long chain still knows when the run began (``refinire-flow runs``)."""
 
 
 def new_run_id(flow_name: str) -> str:
@@ -86,7 +92,8 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
         result_type=FlowResult,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        static_summary=summary or _summary(flow_name, data), static_details=details, memo=memo,
+        static_summary=summary or _summary(flow_name, data), static_details=details,
+        memo={RUN_STARTED_MEMO: datetime.now(timezone.utc).isoformat(), **(memo or {})},
         search_attributes=TypedSearchAttributes([SearchAttributePair(FLOW_NAME, flow_name),
                                                  SearchAttributePair(FLOW_STATUS, "Running")])
         if sa_ready else None,

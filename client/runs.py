@@ -7,7 +7,7 @@ import dataclasses
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
@@ -45,13 +45,25 @@ def agent_names(spec: FlowSpec) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+async def _memo(execution: WorkflowExecution) -> dict[str, Any]:
+    try:
+        return dict(await execution.memo())
+    except Exception:
+        return {}
+
+
 async def run_agents(execution: WorkflowExecution) -> tuple[str, ...]:
     """The agent names a run recorded in its memo when it started (none for older runs)."""
-    try:
-        value = (await execution.memo()).get(AGENTS_MEMO)
-    except Exception:
-        return ()
+    value = (await _memo(execution)).get(AGENTS_MEMO)
     return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def _run_started(memo: dict[str, Any]) -> datetime | None:
+    """When a run began, from its memo: a long run's newest Temporal run started later."""
+    try:
+        return datetime.fromisoformat(str(memo["run_started"]))
+    except (KeyError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -101,12 +113,14 @@ def status_name(status: WorkflowExecutionStatus | None) -> str:
     return status.name.lower()
 
 
-def to_row(execution: WorkflowExecution, agents: tuple[str, ...] = ()) -> RunRow:
+def to_row(execution: WorkflowExecution, agents: tuple[str, ...] = (),
+           started: datetime | None = None) -> RunRow:
     attrs = execution.typed_search_attributes
     flow = attrs.get(FLOW_NAME) or _flow_from_id(execution.id)
     status = status_name(execution.status)
     step = attrs.get(FLOW_STEP) if status in ("running", "failed", "timed_out") else None
-    return RunRow(execution.id, flow, status, step, execution.start_time, execution.close_time, agents)
+    return RunRow(execution.id, flow, status, step, started or execution.start_time,
+                  execution.close_time, agents)
 
 
 def _flow_from_id(run_id: str) -> str:
@@ -135,9 +149,13 @@ async def iter_runs(client: Client, flow: str | None = None, status: str | None 
 async def list_runs(client: Client, flow: str | None = None, status: str | None = None,
                     limit: int | None = 20, *, started_after: datetime | None = None,
                     started_before: datetime | None = None) -> list[RunRow]:
-    rows = [to_row(e, await run_agents(e))
-            async for e in iter_runs(client, flow, status, limit, started_after=started_after,
-                                     started_before=started_before)]
+    rows = []
+    async for e in iter_runs(client, flow, status, limit, started_after=started_after,
+                             started_before=started_before):
+        memo = await _memo(e)
+        agents = memo.get(AGENTS_MEMO)
+        rows.append(to_row(e, tuple(str(v) for v in agents) if isinstance(agents, list) else (),
+                           _run_started(memo)))
     return [dataclasses.replace(r, step=await current_step(client, r.run_id))
             if r.status == "running" and not r.step else r for r in rows]
 

@@ -195,3 +195,35 @@ async def test_flow_run_raises_flow_cancelled_when_the_run_is_cancelled(client):
     await client.get_workflow_handle(flow.last_run_id).cancel()
     with pytest.raises(FlowCancelled):
         await task
+
+
+async def test_cancel_with_no_worker_says_the_run_ends_when_one_runs(client, capsys):
+    from client import cli
+
+    flow = Flow(steps=[FunctionStep("idle", lambda d, c: d)], name="cancel_no_worker")
+    run_id = _rid("cancel-none")
+    await start_run(client, flow.durable_name, flow, "x", None, run_id)  # no worker serves it
+    assert await cli.amain(["cancel", run_id]) == 0
+    out, err = capsys.readouterr()
+    assert f"cancel requested for run {run_id}" in out
+    assert "no worker polls 'refinire.cancel_no_worker' now: the run ends CANCELED once" in err
+    async with build_worker(client, flow):
+        with pytest.raises(FlowCancelled):
+            await wait_result(client.get_workflow_handle(run_id), flow.durable_name)
+
+
+async def test_a_value_that_contains_itself_fails_once_naming_it():
+    attempts: list[int] = []
+
+    def loop(data, ctx):
+        attempts.append(1)
+        items: list = [1]
+        items.append(items)
+        ctx.shared_state["items"] = items
+        return data
+
+    flow = Flow(steps=[FunctionStep("loop", loop)], name="errors_self_reference")
+    with pytest.raises(FlowExecutionError) as err:
+        await flow.run("x")
+    assert "contains itself" in str(err.value) and "shared_state['items']" in str(err.value)
+    assert attempts == [1]

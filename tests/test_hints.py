@@ -118,3 +118,17 @@ async def test_a_run_started_under_an_earlier_name_is_finished_when_attached_to(
     await start_run(client, "renamed_flow-0123456789ab", flow, "late", None, run_id)
     result = await flow.run(run_id=run_id)
     assert result == "LATE" and result.run_id == run_id
+
+
+def test_a_script_that_runs_on_import_gets_told_how_to_fix_it(tmp_path):
+    (tmp_path / "unguarded.py").write_text(
+        "import asyncio\nfrom refinire import Flow, FunctionStep\n"
+        "flow = Flow(steps=[FunctionStep('bad', lambda d, c: int(d))])\n"
+        "async def main():\n    await flow.run('x')\n"
+        "asyncio.run(main())\n")
+    failed = _run([sys.executable, "unguarded.py"], tmp_path)
+    assert failed.returncode == 1
+    hint = re.search(r"`(refinire-flow rerun [^`]+)`", failed.stderr).group(1)
+    out = _run(shlex.split(hint), tmp_path)
+    assert out.returncode == 2
+    assert 'put `asyncio.run(main())` under `if __name__ == "__main__":`' in out.stderr

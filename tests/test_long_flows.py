@@ -229,3 +229,6 @@ async def test_runs_lists_a_long_run_once(client, capsys):
     rows = [r for r in await list_runs(client, flow=long.long_loop.durable_name, limit=1000)
             if r.run_id == result.run_id]
     assert [(r.status, r.run_id) for r in rows] == [("completed", result.run_id)]
+    chain = await fetch_chain(client, result.run_id)
+    first_start = chain[0].events[0].event_time.ToDatetime(tzinfo=rows[0].start.tzinfo)
+    assert abs((rows[0].start - first_start).total_seconds()) < 0.5  # when the run began, not its last part

@@ -92,16 +92,48 @@ async def test_a_merge_function_combines_values_like_a_reducer():
     assert await flow.run("go") == ["a", "x", "y", "z"]
 
 
-async def test_two_branches_writing_the_same_value_is_no_conflict():
-    def same(data, ctx):
-        ctx.shared_state["status"] = "checked"
+async def test_two_branches_writing_equal_values_is_still_a_conflict():
+    """Each branch increments one counter: both write 1, and keeping one would lose an increment."""
+    def visit(data, ctx):
+        ctx.shared_state["visits"] = ctx.shared_state.get("visits", 0) + 1
         return data
 
     flow = Flow({
-        "fan": {"parallel": [FunctionStep("p", same), FunctionStep("q", same)], "next_step": "end"},
-        "end": FunctionStep("end", lambda data, ctx: ctx.shared_state["status"]),
-    }, name="merge_same_value")
-    assert await flow.run("go") == "checked"
+        "fan": {"parallel": [FunctionStep("p", visit), FunctionStep("q", visit)], "next_step": "end"},
+        "end": FunctionStep("end", lambda data, ctx: ctx.shared_state["visits"]),
+    }, name="merge_equal_values")
+    with pytest.raises(FlowExecutionError) as err:
+        await flow.run("go")
+    assert "branches 'p' and 'q' both changed shared_state['visits']" in str(err.value)
+    summed = Flow({
+        "fan": {"parallel": [FunctionStep("p", visit), FunctionStep("q", visit)], "next_step": "end",
+                "merge": {"visits": "sum"}},
+        "end": FunctionStep("end", lambda data, ctx: ctx.shared_state["visits"]),
+    }, name="merge_equal_values_summed")
+    assert await summed.run("go") == 2
+
+
+async def test_sum_and_extend_keep_the_values_types():
+    from decimal import Decimal
+    from datetime import timedelta
+
+    def add(data, ctx):
+        ctx.shared_state["total"] += Decimal("1.00")
+        ctx.shared_state["wait"] += timedelta(seconds=5)
+        ctx.shared_state["trail"] = ctx.shared_state["trail"] + (data,)
+        return data
+
+    flow = Flow({
+        "start": FunctionStep("start", lambda d, c: c.shared_state.update(
+            total=Decimal("10.00"), wait=timedelta(seconds=1), trail=("s",)) or d, next_step="fan"),
+        "fan": {"parallel": [FunctionStep("a", add), FunctionStep("b", add)], "next_step": "end",
+                "merge": {"total": "sum", "wait": "sum", "trail": "extend"}},
+        "end": FunctionStep("end", lambda d, c: d),
+    }, name="merge_typed_sum")
+    result = await flow.run("x")
+    assert result.shared_state["total"] == Decimal("12.00")
+    assert result.shared_state["wait"] == timedelta(seconds=11)
+    assert result.shared_state["trail"] == ("s", "x", "x")
 
 
 def test_an_unknown_merge_strategy_fails_when_the_flow_is_built():

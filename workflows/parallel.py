@@ -4,8 +4,9 @@ Every branch starts from the context at the fork and reports what it changed. Ch
 ``shared_state`` keys all apply, deletes included. Two branches changing one key to different values
 is a conflict: the run fails naming the key and both branches, unless the block says how to merge
 that key (``"merge": {"log": "extend", "n": "sum"}`` or a pure function ``f(a, b)``, like
-LangGraph's reducers); a declared key is always merged, even when the branches wrote equal values
-(two increments of one counter look alike). No write is ever lost silently. Declaration order, never completion order,
+LangGraph's reducers). Equal values are a conflict too: two branches that each increment one
+counter write equal values, and keeping one would lose the other's increment. No write is ever
+lost silently. Declaration order, never completion order,
 decides everything, so a replay sees the same context whatever finished first.
 
 Runs recorded in format 1 keep that format's rule (later branches overwrite earlier ones) so that
@@ -26,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
     from .delta import ContextDelta, Snapshot, apply, metadata_key
     from .io import StepOutput
     from .runtime import StepFailed
-    from .values import fingerprint
 
 _DELETED = object()
 
@@ -35,13 +35,8 @@ def _fail(message: str, kind: str, **details: Any) -> ApplicationError:
     return ApplicationError(message, details, type=kind, non_retryable=True)
 
 
-def _same(a: Any, b: Any) -> bool:
-    if a is _DELETED or b is _DELETED:
-        return a is b
-    return fingerprint(a) == fingerprint(b)
-
-
-def _combine(how: str | Callable[[Any, Any], Any], fork: Any, values: list[Any], where: str) -> Any:
+def _combine(how: str | Callable[[Any, Any], Any], fork: Any, values: list[Any], where: str,
+             step: str = "") -> Any:
     """One value for a key several branches changed, by the block's declared strategy."""
     if callable(how):
         out = values[0]
@@ -57,10 +52,17 @@ def _combine(how: str | Callable[[Any, Any], Any], fork: Any, values: list[Any],
             for v in values:
                 v = list(v)
                 out.extend(v[len(base):] if v[:len(base)] == base else v)
-            return out
+            return tuple(out) if all(isinstance(v, tuple) for v in values) else out
         if how == "sum":
-            base = fork if isinstance(fork, (int, float)) else 0
-            return base + sum(v - base for v in values)
+            if fork is None or isinstance(fork, bool):
+                total = values[0]
+                for v in values[1:]:
+                    total = total + v
+                return total
+            total = fork
+            for v in values:
+                total = total + (v - fork)
+            return total
         if how == "union":
             if all(isinstance(v, (set, frozenset)) for v in values):
                 return set(fork or ()).union(*values)
@@ -75,8 +77,8 @@ def _combine(how: str | Callable[[Any, Any], Any], fork: Any, values: list[Any],
             return merged
     except TypeError as exc:
         raise _fail(f"{where}: cannot merge with {how!r}: {exc}. Use a strategy that fits the values "
-                    "or a function f(a, b).", "MergeFailed") from None
-    raise _fail(f"{where}: unknown merge strategy {how!r}.", "MergeFailed")
+                    "or a function f(a, b).", "MergeFailed", step=step) from None
+    raise _fail(f"{where}: unknown merge strategy {how!r}.", "MergeFailed", step=step)
 
 
 def _delta_of(res: StepOutput, fork: Snapshot) -> ContextDelta:
@@ -118,7 +120,7 @@ def merge_branches(ctx: Context, block: ParallelSpec, results: Sequence[StepOutp
     for key, writes in changes.items():
         values = [v for _, v in writes]
         how = block.merge.get(str(key)) if isinstance(key, (str, int)) else None
-        if not strict or len(writes) == 1 or (how is None and all(_same(values[0], v) for v in values[1:])):
+        if not strict or len(writes) == 1:
             value = values[-1]
         else:
             if how is None or _DELETED in values:
@@ -135,7 +137,7 @@ def merge_branches(ctx: Context, block: ParallelSpec, results: Sequence[StepOutp
                 if not callable(how):
                     raise _fail(f"{where}: the merge function for shared_state[{key!r}] is not in this "
                                 "worker's code. Deploy code that has it.", "StepNotInCode", step=block.key)
-            value = _combine(how, fork_state.get(key), values, f"{where}, shared_state[{key!r}]")
+            value = _combine(how, fork_state.get(key), values, f"{where}, shared_state[{key!r}]", block.key)
         if value is _DELETED:
             ctx.shared_state.pop(key, None)
         else:

@@ -140,9 +140,13 @@ class Opaque:
 def encode(value: Any, path: str = "value") -> Any:
     """``value`` as JSON-compatible data (only dict with str keys, list, str, int, float, bool, None).
 
-    Raises ``NotEncodable`` naming ``path`` (extended as it descends: ``shared_state['items'][3]``).
+    Raises ``NotEncodable`` naming ``path`` (extended as it descends: ``shared_state['items'][3]``);
+    a value that contains itself (or nests deeper than Python's recursion limit) is one too.
     """
-    return _enc(value, path)
+    try:
+        return _enc(value, path)
+    except RecursionError:
+        raise _refuse(path, value, "it contains itself (or nests too deep to send)") from None
 
 
 def _where(path: Any) -> str:
