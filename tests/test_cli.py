@@ -77,7 +77,9 @@ async def test_failed_run_names_step_and_rerun_skips_earlier_steps(log, client, 
     assert lines(log) == ["fetch", "enrich", "fragile", "fragile", "publish"]
 
     desc = await client.get_workflow_handle(new_id).describe()
-    assert (await desc.memo()) == {"rerun_of": old, "rerun_from": "fragile"}
+    memo = await desc.memo()
+    assert {k: memo[k] for k in ("rerun_of", "rerun_from")} == {"rerun_of": old, "rerun_from": "fragile"}
+    assert set(memo) == {"rerun_of", "rerun_from", "run_started"}
     assert f"rerun of {old} from step fragile" in (await desc.static_summary() or "")
     old_desc = await client.get_workflow_handle(old).describe()
     assert old_desc.status.name == "FAILED"
