@@ -85,6 +85,10 @@ class LoopFigures:
     what grows from the first 100 is the run's length (it would grow again) or the digits of the
     counters in ids and values (it does not)."""
     last_bytes: float = 0.0
+    first_bytes_1000: float = 0.0
+    """Bytes per step over the first and last 1,000 steps: windows long enough to hold the same share
+    of what comes in batches (a continuation's start event, a local-steps checkpoint)."""
+    last_bytes_1000: float = 0.0
     rss_start_mb: float = 0.0
     rss_end_mb: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -152,6 +156,8 @@ async def measure_loop(client: Client, flow: Flow, progress_every: int = 2000) -
     fig.first_bytes = statistics.mean(sizes[:WINDOW])
     mid = len(sizes) // 2
     fig.mid_bytes = statistics.mean(sizes[mid:mid + WINDOW])
+    fig.first_bytes_1000 = statistics.mean(sizes[:1000])
+    fig.last_bytes_1000 = statistics.mean(sizes[-1001:-1])
     fig.last_bytes = statistics.mean(sizes[-WINDOW - 1:-1])  # the final step also carries the close
     # RSS: the first samples after start-up, and the last ones.
     fig.rss_start_mb = rss_samples[min(2, len(rss_samples) - 1)] if rss_samples else rss_mb()
@@ -162,13 +168,14 @@ async def measure_loop(client: Client, flow: Flow, progress_every: int = 2000) -
 def report(figs: list[LoopFigures]) -> str:
     head = (f"{'loop':<22}{'steps':>8}{'wall s':>9}{'cont.':>7}{'ms/step first':>15}{'last':>8}"
             f"{'ratio':>7}{'(1000 steps)':>13}{'B/step first':>14}{'mid':>7}{'last':>7}{'ratio':>7}"
+            f"{'(1000 steps)':>13}"
             f"{'RSS MB start':>14}{'end':>7}")
     rows = [head, "-" * len(head)]
     for f in figs:
         rows.append(f"{f.name:<22}{f.steps:>8}{f.wall_s:>9.1f}{f.continuations:>7}{f.first_ms:>15.2f}"
                     f"{f.last_ms:>8.2f}{f.latency_ratio:>7.2f}{f.last_ms_1000 / f.first_ms_1000:>13.2f}"
                     f"{f.first_bytes:>14.0f}{f.mid_bytes:>7.0f}{f.last_bytes:>7.0f}"
-                    f"{f.bytes_ratio:>7.2f}{f.rss_start_mb:>14.0f}{f.rss_end_mb:>7.0f}")
+                    f"{f.bytes_ratio:>7.2f}{f.last_bytes_1000 / f.first_bytes_1000:>13.2f}{f.rss_start_mb:>14.0f}{f.rss_end_mb:>7.0f}")
     return "\n".join(rows)
 
 
