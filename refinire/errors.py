@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import builtins
 import re
-import sys
 from typing import Any
+
+from ._loaded import find_loaded
 
 __all__ = [
     "FlowCancelled",
@@ -137,10 +138,6 @@ class FlowDefinitionError(ValueError):
     """
 
 
-_MODULES = sys.modules
-"""The process's own module table, held by reference: Temporal's workflow sandbox swaps
-``sys.modules`` for its own while workflow code (the error handler) runs."""
-
 _MAX_STEPS = re.compile(r"max_steps=(\d+)")
 
 
@@ -249,12 +246,7 @@ def rebuild_exception(facts: dict[str, Any] | None, kind: str, message: str) -> 
     ``NonRetryableError`` too when the original was one) carrying its module, message and attributes.
     """
     facts = facts or {}
-    cls: Any = None
-    module = _MODULES.get(str(facts.get("module") or ""))
-    if module is not None:
-        cls = module
-        for part in str(facts.get("qualname") or kind).split("."):
-            cls = getattr(cls, part, None)
+    cls = find_loaded(str(facts.get("module") or ""), str(facts.get("qualname") or kind))
     if not (isinstance(cls, type) and issubclass(cls, BaseException)):
         found = getattr(builtins, kind, None)
         cls = found if isinstance(found, type) and issubclass(found, Exception) else None

@@ -217,12 +217,12 @@ async def test_the_gate_catches_a_value_that_comes_back_with_another_type(monkey
 async def test_the_gate_catches_an_error_handler_given_a_stand_in(monkeypatch):
     """handler_class's handler routes on the user's own exception class: hide the class (the handler
     gets a StepError stand-in) and it routes to ``unexpected``, so the history no longer replays."""
-    from refinire import errors
+    from refinire import _loaded
 
     path = HISTORIES / "0.3.0" / "handler_class.json"
     replayer = _replayer(_converter(path))
     assert (await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)).replay_failure is None
-    monkeypatch.setattr(errors, "_MODULES", {k: v for k, v in sys.modules.items() if k != corpus.__name__})
+    monkeypatch.setattr(_loaded, "_MODULES", {k: v for k, v in sys.modules.items() if k != corpus.__name__})
     result = await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)
     assert result.replay_failure is not None and "Nondeterminism" in str(result.replay_failure)
     assert "unexpected" in str(result.replay_failure)

@@ -39,7 +39,6 @@ import dataclasses
 import enum
 import math
 import pathlib
-import sys
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -50,13 +49,12 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic_core import to_json, to_jsonable_python
 from temporalio.exceptions import ApplicationError
 
+from refinire._loaded import find_loaded
+
 __all__ = ["TAG", "NotEncodable", "Opaque", "decode", "encode", "fingerprint", "type_name"]
 
 TAG = "$type"
 """The key that marks an encoded value. A user's dict that has this key is sent in the ``dict`` form."""
-
-_MODULES = sys.modules
-"""The process's own module table (the workflow sandbox swaps ``sys.modules`` while it runs)."""
 
 _TIMEDELTA = TypeAdapter(timedelta)
 _PATHS = {c.__name__: c for c in (pathlib.PurePath, pathlib.PurePosixPath, pathlib.PureWindowsPath,
@@ -272,19 +270,10 @@ def _hint(v: Any) -> str:
 
 def _class_ref(v: Any, path: Any) -> str:
     cls = type(v)
-    if "<locals>" in cls.__qualname__ or _find(cls.__module__, cls.__qualname__) is not cls:
+    if "<locals>" in cls.__qualname__ or find_loaded(cls.__module__, cls.__qualname__) is not cls:
         raise _refuse(path, v, f"its class {cls.__qualname__!r} cannot be found again by module and "
                                "name; define it at module level")
     return f"{cls.__module__}:{cls.__qualname__}"
-
-
-def _find(module: str, qualname: str) -> Any:
-    obj: Any = _MODULES.get(module)
-    for part in qualname.split("."):
-        if obj is None:
-            return None
-        obj = getattr(obj, part, None)
-    return obj
 
 
 # Decoding -------------------------------------------------------------------------------------
@@ -312,7 +301,7 @@ def decode(data: Any) -> Any:
 
 def _class(data: dict[str, Any], base: type) -> Any:
     module, _, qualname = str(data["class"]).partition(":")
-    cls = _find(module, qualname)
+    cls = find_loaded(module, qualname)
     return cls if isinstance(cls, type) and issubclass(cls, base) else None
 
 
