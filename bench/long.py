@@ -108,7 +108,7 @@ async def per_step(client: Client, run_id: str) -> tuple[list[int], int]:
     A step begins at the event that records it: its activity's scheduling, its local activity's
     marker, or a condition's decision memo. Every event up to the next step's is charged to it,
     workflow tasks and continuations included."""
-    from client.chain import fetch_chain
+    from client.history.chain import fetch_chain
 
     sizes: list[int] = []
     chain = await fetch_chain(client, run_id)

@@ -249,7 +249,7 @@ async def cmd_show(args: argparse.Namespace) -> int:
 
         _out(show(_load_flow(args.target), format=args.format))
         return EXIT_OK
-    from .history import render_run
+    from .history.trace import render_run
 
     client = await _client()
     await _describe(client, args.target)
@@ -280,17 +280,18 @@ async def cmd_replay(args: argparse.Namespace) -> int:
 async def cmd_rerun(args: argparse.Namespace) -> int:
     from .host import hosting
     from .modules import flow_by_name
-    from .recorded import load
+    from .history.reader import read_run
     from .rerun import plan, start_rerun
     from .runner import wait_result
 
     client = await _client()
     await _describe(client, args.run_id)
-    record = await load(client, args.run_id)
+    record = await read_run(client, args.run_id)
     flow = None
     if not args.detach:
-        flow = _loading(f"the code of flow {record.run.flow_name!r}", flow_by_name,
-                        record.run.flow_name, args.module, record.run.code)
+        run = record.require_run()
+        flow = _loading(f"the code of flow {run.flow_name!r}", flow_by_name,
+                        run.flow_name, args.module, run.code)
     try:
         plan(record, args.from_step, flow)
     except FlowExecutionError as exc:

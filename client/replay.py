@@ -27,8 +27,9 @@ from refinire.spec import ConditionSpec, FlowSpec, ParallelSpec
 from refinire.steps import ConditionStep
 from workflows.flow_workflow import FlowWorkflow
 
-from . import recorded
-from .chain import fetch_chain
+from .history.chain import fetch_chain
+from .history.reader import RunRecord, read_events
+from .history.recorded import step_events
 from .modules import flow_by_name
 from .runs import iter_runs
 
@@ -99,10 +100,10 @@ def _handler_recorder(handler: Any) -> Any:
     return recorded_handler
 
 
-def check_code(record: recorded.RecordedRun, flow: Flow) -> tuple[int, str, str] | None:
+def check_code(record: RunRecord, flow: Flow) -> tuple[int, str, str] | None:
     """The first step the run reached that the code no longer has (event id, step, reason)."""
     pinned, current = record.spec, flow.spec
-    for e in record.steps:
+    for e in step_events(record):
         if e.kind not in ("activity", "local", "decision"):
             continue
         if e.kind == "decision" and (e.value or {}).get("value", "").startswith("error:"):
@@ -129,10 +130,10 @@ def _kind(spec: FlowSpec | None, key: str, branch: str | None) -> str | None:
     return step.kind
 
 
-def compare_decisions(record: recorded.RecordedRun) -> tuple[int, str, str] | None:
+def compare_decisions(record: RunRecord) -> tuple[int, str, str] | None:
     """The first branch the current code takes differently from the recorded one."""
     made = _DECISIONS.pop(record.run_id, [])
-    wanted = [e for e in record.steps if e.kind == "decision"]
+    wanted = [e for e in step_events(record) if e.kind == "decision"]
     for i, e in enumerate(wanted):
         value = e.value or {}
         now = made[i] if i < len(made) else None
@@ -162,10 +163,10 @@ async def replay_history(history: WorkflowHistory, modules: Iterable[str] = (),
                          replayer: Replayer | None = None) -> Verdict:
     from .codec import data_converter
 
-    record = recorded.parse(history, recorded.payload_reader(data_converter()))
-    name = record.run.flow_name
+    record = await read_events(data_converter(), history.workflow_id, [history.events])
+    name = record.flow_name or "?"
     try:
-        flow = flow_by_name(name, modules, record.run.code)
+        flow = flow_by_name(name, modules, record.require_run().code)
     except Exception as exc:
         return Verdict(record.run_id, name, None, str(exc))
     problems = []
@@ -188,7 +189,7 @@ async def replay_history(history: WorkflowHistory, modules: Iterable[str] = (),
     return Verdict(record.run_id, name)
 
 
-def _step_in(message: str, record: recorded.RecordedRun) -> str | None:
+def _step_in(message: str, record: RunRecord) -> str | None:
     for key in reversed(record.reached()):
         if f"{key}#" in message or f"'{key}'" in message:
             return key

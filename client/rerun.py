@@ -16,7 +16,8 @@ from refinire.context import Context
 from refinire.errors import FlowExecutionError
 from refinire.flow import Flow
 
-from . import recorded
+from .history.reader import RunRecord, read_run
+from .history.recorded import context_before
 from .runner import new_run_id, start_run
 
 
@@ -25,10 +26,10 @@ class RerunPlan:
     old_run_id: str
     flow_name: str
     step: str
-    record: recorded.RecordedRun
+    record: RunRecord
 
 
-def plan(record: recorded.RecordedRun, from_step: str | None, flow: Flow | None) -> RerunPlan:
+def plan(record: RunRecord, from_step: str | None, flow: Flow | None) -> RerunPlan:
     """Which step to start at, checked against the old run and the code that will run it."""
     old = record.run_id
     if not record.closed:
@@ -45,14 +46,15 @@ def plan(record: recorded.RecordedRun, from_step: str | None, flow: Flow | None)
     if step is None or (spec is not None and step not in spec.steps):
         known = list(spec.steps) if spec is not None else record.reached()
         raise FlowExecutionError(
-            f"Flow {record.run.flow_name!r} has no step {wanted!r} to rerun from. Known steps: {known!r}")
-    return RerunPlan(old, record.run.flow_name, step, record)
+            f"Flow {record.flow_name!r} has no step {wanted!r} to rerun from. Known steps: {known!r}")
+    return RerunPlan(old, record.flow_name, step, record)
 
 
 async def start_rerun(client: Client, run_id: str, from_step: str | None = None, *,
                       flow: Flow | None = None, new_id: str | None = None) -> tuple[WorkflowHandle, RerunPlan]:
     """Start the new run (a worker for the flow must be running, or be hosted by the caller)."""
-    record = await recorded.load(client, run_id)
+    record = await read_run(client, run_id)
+    record.require_run()
     the_plan = plan(record, from_step, flow)
     ctx = await _context(client, record, the_plan.step)
     name = the_plan.flow_name
@@ -65,15 +67,15 @@ async def start_rerun(client: Client, run_id: str, from_step: str | None = None,
     return handle, the_plan
 
 
-async def _context(client: Client, record: recorded.RecordedRun, step: str) -> Context:
+async def _context(client: Client, record: RunRecord, step: str) -> Context:
     """A rerun did not run the steps before its start: those contexts are in the run it reruns."""
     try:
-        return recorded.context_before(record, step)
+        return context_before(record, step)
     except FlowExecutionError:
-        if not record.run.rerun_of:
+        if not record.require_run().rerun_of:
             raise
     try:
-        return await _context(client, await recorded.load(client, record.run.rerun_of), step)
+        return await _context(client, await read_run(client, record.require_run().rerun_of), step)
     except FlowExecutionError:
         raise FlowExecutionError(
             f"Run {record.run_id!r} (and the runs it reruns) never reached step {step!r}, so there is "

@@ -199,7 +199,7 @@ def whole_run_ledgers(run_id: str) -> Callable[[], tuple[list[dict[str, Any]], l
     def rebuild() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         from refinire._show import load_run_sync
 
-        from .history import ledgers
+        from .history.trace import ledgers
 
         return ledgers(load_run_sync(run_id))
 

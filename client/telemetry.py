@@ -16,15 +16,15 @@ from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, 
 from refinire import _registry, observability
 from refinire.errors import FlowExecutionError
 
-from .recorded import split_activity_id
+from workflows.formats import DESCRIBE_ACTIVITY, parse_activity_id
 
-_QUIET = {"refinire.describe_flow"}
+_QUIET = {DESCRIBE_ACTIVITY}
 
 
 def _step_label(info: activity.Info, arg: Any) -> tuple[str, str, str]:
     """(flow, step, kind) for an activity: flow from the task queue, step from the activity id."""
     flow = getattr(arg, "flow_name", None) or info.task_queue.removeprefix("refinire.")
-    key, branch = split_activity_id(info.activity_id)
+    key, branch, _ = parse_activity_id(info.activity_id)
     registered = _registry.get(flow)
     spec = registered.spec.steps.get(key) if registered is not None else None
     kind = spec.kind if spec is not None else info.activity_type

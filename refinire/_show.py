@@ -219,9 +219,9 @@ def load_run_sync(run_id: str) -> "RunTrace":
 
         async def fetch() -> "RunTrace":
             from client.connect import connect
-            from client.history import load_run
+            from client.history.trace import load_trace
 
-            return await load_run(await connect(fresh=True), run_id)
+            return await load_trace(await connect(fresh=True), run_id)
 
         try:
             box["trace"] = asyncio.run(fetch())

@@ -15,7 +15,7 @@ import uuid
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from client.history import load_run
+from client.history.trace import load_trace
 from client.runner import start_run, wait_result
 from client.runs import list_runs
 from refinire import (
@@ -149,7 +149,7 @@ async def test_cancel_during_an_async_step_ends_the_run_canceled_and_stops_the_s
     assert "was cancelled" in str(info.value) and isinstance(info.value, FlowExecutionError)
     desc = await client.get_workflow_handle(run_id).describe()
     assert desc.status == WorkflowExecutionStatus.CANCELED
-    trace = await load_run(client, run_id)
+    trace = await load_trace(client, run_id)
     assert trace.status == "Canceled"
     rows = await list_runs(client, flow=flow.durable_name)
     assert [r.status for r in rows if r.run_id == run_id] == ["canceled"]

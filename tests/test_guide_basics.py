@@ -57,9 +57,9 @@ async def test_2_2_parallel_runs_branches_concurrently(capsys):
     result = await ns["parallel_flow"].run("Python is a programming language suitable for machine learning")
     # Concurrent, read from the history: every branch started before any of them finished.
     from client.connect import connect
-    from client.history import load_run
+    from client.history.trace import load_trace
 
-    trace = await load_run(await connect(), result.run_id)
+    trace = await load_trace(await connect(), result.run_id)
     block = next(s for s in trace.steps if s.key == "parallel_analysis")
     acts = [a for b in block.branches for a in b.activities]
     assert len(acts) == 3 and max(a.scheduled_at for a in acts) < min(a.closed_at for a in acts)

@@ -18,9 +18,9 @@ from temporalio.worker import Replayer
 
 import procs
 from client import cli
-from client.chain import fetch_chain
+from client.history.chain import fetch_chain
 from client.codec import data_converter
-from client.history import load_run
+from client.history.trace import load_trace
 from client.runner import start_run
 from flows import long
 from refinire import ConditionStep, Flow, FlowExecutionError, FunctionStep
@@ -59,7 +59,7 @@ async def test_a_thousand_iteration_loop_crosses_continuations_and_reads_as_one_
     for history in chain:  # each Temporal run stays small, whatever the run's length
         assert len(history.events) <= 400
 
-    trace = await load_run(client, run_id)
+    trace = await load_trace(client, run_id)
     assert trace.status == "Completed" and trace.continuations == len(chain) - 1
     assert trace.path == ["setup"] + ["work", "more"] * n + ["done"]
 
@@ -112,7 +112,7 @@ async def test_a_local_loop_of_two_thousand_iterations_finishes(client, log):
     assert result == f"done 2000 of 2000 with {long.STATE_BYTES} bytes"
     assert iterations(log) == list(range(1, 2001))
     assert len(await fetch_chain(client, result.run_id)) >= 10
-    trace = await load_run(client, result.run_id)  # checkpoints close tasks; they are not steps
+    trace = await load_trace(client, result.run_id)  # checkpoints close tasks; they are not steps
     assert trace.path == ["setup"] + ["work", "more"] * 2000 + ["done"]
 
 

@@ -113,7 +113,7 @@ def test_the_corpus_is_there():
 def test_each_chain_is_whole_and_in_order():
     """A chain's parts are numbered 1..N, part 1 is a first run, and each later part continues the one
     before it (its start event names that run), so no Temporal run of the chain is missing."""
-    from client.chain import previous_run_id
+    from client.history.chain import previous_run_id
 
     chains = _chains()
     assert ("0.2.0", "chain") in chains and len(chains["0.2.0", "chain"]) >= 4

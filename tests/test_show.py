@@ -247,9 +247,9 @@ async def test_failed_step_that_went_to_the_error_handler(client):
     }, name="show-handler")
     flow.set_error_handler(lambda err, ctx: "error_fallback" if isinstance(err, ValueError) else None)
     assert str(await flow.run("x")) == "fallback for x"
-    from client.history import load_run
+    from client.history.trace import load_trace
 
-    trace = await load_run(client, flow.last_run_id)
+    trace = await load_trace(client, flow.last_run_id)
     assert trace.status == "Completed" and trace.path == ["work", "error_fallback"]
     assert trace.steps[0].status == "failed" and trace.steps[0].error == "ValueError: cannot handle x"
     assert trace.decisions[0].line() == "work → error_fallback (error: ValueError)"
@@ -300,9 +300,9 @@ async def test_parallel_block_overlay_and_loop_overlay(client):
         "done": FunctionStep("done", lambda data, ctx: f"n={data}"),
     }, name="show-loop")
     assert str(await loop.run(0)) == "n=3"
-    from client.history import load_run
+    from client.history.trace import load_trace
 
-    trace = await load_run(client, loop.last_run_id)
+    trace = await load_trace(client, loop.last_run_id)
     assert trace.path == ["inc", "again"] * 3 + ["done"]
     assert [d.line() for d in trace.decisions] == ["again → inc (True)"] * 2 + ["again → done (False)"]
     assert loop.show(format="text").endswith("    → inc (already shown)\n    → done (FunctionStep)")
@@ -321,9 +321,9 @@ async def test_agent_scores_tokens_and_router_decision(llm, client):
     }, name="show-agents", retry=fast)
     result = await flow.run("topic")
     assert str(result) == "draft two"
-    from client.history import load_run
+    from client.history.trace import load_trace
 
-    trace = await load_run(client, flow.last_run_id)
+    trace = await load_trace(client, flow.last_run_id)
     route, poet = trace.steps
     assert route.decision.line() == "route → poet (tech)" and route.display == "RouterAgent"
     assert poet.scores == [40, 90] and len(poet.activities) == 4
@@ -340,7 +340,8 @@ async def test_same_history_without_step_marks_gives_the_same_steps(client):
     ids and decision memos alone, with the same result."""
     from temporalio.api.enums.v1 import EventType
 
-    from client.history import load_run, trace_from_events
+    from client.history.reader import read_events
+    from client.history.trace import load_trace, trace_of
 
     flow = Flow({
         "inc": FunctionStep("inc", lambda data, ctx: data + 1),
@@ -352,8 +353,8 @@ async def test_same_history_without_step_marks_gives_the_same_steps(client):
     kinds = {e.event_type for e in events}
     assert EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED in kinds  # decisions are memo upserts
     stripped = [e for e in events if e.event_type != EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]
-    full = await load_run(client, flow.last_run_id)
-    bare = await trace_from_events(client, flow.last_run_id, stripped)
+    full = await load_trace(client, flow.last_run_id)
+    bare = trace_of(await read_events(client.data_converter, flow.last_run_id, [stripped]))
     assert bare.path == full.path == ["inc", "again", "inc", "again", "done"]
     assert [s.decision for s in bare.steps] == [s.decision for s in full.steps]
 

@@ -267,8 +267,9 @@ def _typed_flow() -> Flow:
 
 
 async def test_every_type_reaches_the_next_step_the_error_handler_the_result_and_show(client):
-    from client import recorded
-    from client.history import load_run
+    from client.history import recorded
+    from client.history.reader import read_run
+    from client.history.trace import load_trace
 
     SEEN.clear()
     flow = _typed_flow()
@@ -282,10 +283,10 @@ async def test_every_type_reaches_the_next_step_the_error_handler_the_result_and
     assert result.shared_state[7] == "seven" and result.shared_state[(2026, "q1")] == Decimal("1.5")
     assert mismatches(flow.context.result, samples()) == []
 
-    trace = await load_run(client, result.run_id)  # what show() reads
+    trace = await load_trace(client, result.run_id)  # what show() reads
     assert mismatches(trace.output, samples()) == []
 
-    record = await recorded.load(client, result.run_id)  # what rerun starts from
+    record = await read_run(client, result.run_id)  # what rerun starts from
     before_finish = recorded.context_before(record, "finish")
     assert mismatches(before_finish.shared_state["v"], samples()) == []
     assert before_finish.shared_state[7] == "seven"

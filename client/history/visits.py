@@ -8,14 +8,13 @@ its decision memo, so it takes the next visit number when no entry mark exists f
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from refinire._show import display_name
 from refinire._trace import ActivityTrace, Decision, RunTrace, StepRun
 from refinire.spec import FlowSpec
+from workflows.formats import NOT_STEPS, parse_activity_id
 
-_ID = re.compile(r"^(?P<head>.+?)#(?P<visit>\d+)")
 _ORDER = ("failed", "running", "canceled", "retried", "completed")
 
 
@@ -72,15 +71,11 @@ def _key_for_name(spec: FlowSpec | None, name: str) -> str:
 
 def _locate(spec: FlowSpec | None, act: ActivityTrace, inp: Any) -> tuple[str, str | None, int | None] | None:
     """(step key, branch, visit) of an activity, from its id, else from its input."""
-    if act.activity_type in ("refinire.describe_flow", "refinire.checkpoint"):
+    if act.activity_type in NOT_STEPS:
         return None
-    m = _ID.match(act.activity_id)
-    if m:
-        head, visit = m["head"], int(m["visit"])
-        if spec is None or head in spec.steps or "/" not in head:
-            return head, None, visit
-        key, branch = head.rsplit("/", 1)
-        return key, branch, visit
+    where = parse_activity_id(act.activity_id, lambda head: spec is None or head in spec.steps)
+    if where.visit is not None:
+        return where
     if isinstance(inp, dict):
         if inp.get("step_key"):
             return str(inp["step_key"]), inp.get("branch"), None

@@ -219,7 +219,7 @@ def targets(out: Path, name: str) -> list[Path]:
 
 
 async def record_case(name: str, llm: Any, out: Path) -> list[Path]:
-    from client.chain import fetch_chain
+    from client.history.chain import fetch_chain
     from client.codec import KEY_ENV
     from client.connect import connect
     from client.handle import RunHandle

@@ -1,0 +1,397 @@
+"""The one reader of a run's history: Temporal events in, one ``RunRecord`` out.
+
+Everything that looks back at a run reads it here: ``show`` draws it (``trace.py``), rerun finds
+the context a step started from (``recorded.py``), replay compares the decisions it recorded, and
+a long run's result rebuilds its ledgers from it. The reader
+
+- follows a run's continue-as-new chain (``chain.py``): one record for the whole run;
+- decodes every payload and failure through the client's data converter, so runs sealed with
+  ``REFINIRE_PAYLOAD_KEY`` read as plainly as others (with the key; without it, a payload reads as
+  ``None``);
+- parses the strings the workflow wrote (activity ids, memo keys) with ``workflows.formats``, the
+  module that writes them.
+
+The record keeps history order: ``marks`` holds, event by event, what a reader needs (an activity
+scheduled and closed, a local activity's marker, a branch decision, a step entered, a new Temporal
+run of the chain). Nothing here needs the flow's code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable, Literal
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+from temporalio.converter import DataConverter
+
+from refinire.errors import FlowExecutionError
+from refinire.spec import FlowSpec
+from workflows.formats import (
+    DESCRIBE_ACTIVITY,
+    FLOW_STATUS,
+    FLOW_STEP,
+    LOCAL_ACTIVITY_MARKER,
+    NOT_STEPS,
+    ActivityId,
+    decision_step,
+    parse_activity_id,
+)
+from workflows.io import FlowRun
+
+from .chain import fetch_chain
+
+__all__ = ["ActivityRecord", "Mark", "RunRecord", "failure_text", "read_events", "read_run"]
+
+CLOSED = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "Completed",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: "Failed",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "Terminated",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: "Canceled",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "TimedOut",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "ContinuedAsNew",
+}
+_ACTIVITY_CLOSE = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
+}
+
+
+@dataclass
+class ActivityRecord:
+    """One activity of the run (remote or local), all its attempts: only the last is recorded."""
+
+    event_id: int
+    activity_id: str
+    activity_type: str
+    local: bool = False
+    summary: str | None = None
+    scheduled_at: datetime | None = None
+    closed_at: datetime | None = None
+    attempt: int = 1
+    status: Literal["running", "completed", "failed", "canceled"] = "running"
+    input: Any = None
+    """The decoded input (plain JSON values); local activities record none."""
+    result: Any = None
+    failure: str | None = None
+    last_failure: str | None = None
+
+    @property
+    def is_step(self) -> bool:
+        """False for the run's own bookkeeping (describe_flow, checkpoints)."""
+        return self.activity_type not in NOT_STEPS
+
+    def where(self, spec: FlowSpec | None = None) -> ActivityId:
+        """(step key, branch, visit), read from the id with ``spec``'s keys when there is one."""
+        return parse_activity_id(self.activity_id, (lambda h: h in spec.steps) if spec else None)
+
+
+@dataclass
+class Mark:
+    """One thing the history says, in history order."""
+
+    kind: Literal["continued", "entered", "scheduled", "closed", "local", "decision"]
+    event_id: int
+    at: datetime
+    activity: ActivityRecord | None = None
+    step: str | None = None
+    """``entered``: the step's name (older runs marked each step); ``decision``: the step key."""
+    decision: dict[str, Any] | None = None
+    """``{"value": label, "to": target}``."""
+    run: FlowRun | None = None
+    """``continued``: the input of the chain's next Temporal run."""
+
+
+@dataclass
+class RunRecord:
+    """A whole run (every Temporal run of its chain), decoded."""
+
+    run_id: str
+    run: FlowRun | None = None
+    """The input of the chain's first Temporal run: flow name, spec, input, context."""
+    spec: FlowSpec | None = None
+    """The graph the run started with (its input, else the worker's answer to describe_flow)."""
+    temporal_run_id: str = ""
+    status: str = "Running"
+    started_at: datetime | None = None
+    closed_at: datetime | None = None
+    result: Any = None
+    """The ``FlowResult`` of a completed run, as plain JSON values."""
+    failure: str | None = None
+    """A failed run's failure (``Type: message``); ``terminated: reason`` for a terminated one."""
+    failure_details: dict[str, Any] = field(default_factory=dict)
+    """What the workflow attached to its failure: ``step``, ``step_key``, ``cause_type``, ..."""
+    continuations: int = 0
+    marks: list[Mark] = field(default_factory=list)
+    unreadable: str | None = None
+    """Why the first payload that could not be decoded could not (a sealed run read without its key)."""
+
+    @property
+    def flow_name(self) -> str:
+        return self.run.flow_name if self.run is not None else ""
+
+    @property
+    def closed(self) -> bool:
+        return self.status != "Running"
+
+    def step_key(self, name_or_key: str | None) -> str | None:
+        """Users name steps by key or by their display name; both are accepted."""
+        if name_or_key is None or self.spec is None or name_or_key in self.spec.steps:
+            return name_or_key
+        return next((k for k, s in self.spec.steps.items() if s.name == name_or_key), None)
+
+    @property
+    def failed_step(self) -> str | None:
+        """The step key a failed run failed at: named by the failure, else its last step."""
+        if self.status != "Failed":
+            return None
+        named = self.failure_details.get("step_key") or self.failure_details.get("step")
+        if named:
+            return self.step_key(named) or named
+        for m in reversed(self.marks):
+            if m.kind in ("scheduled", "local") and m.activity is not None and m.activity.is_step:
+                return m.activity.where(self.spec).key
+            if m.kind in ("decision", "continued"):
+                break
+        return None
+
+    def require_run(self) -> FlowRun:
+        """The run's input; raises when the history is not a Refinire run's."""
+        if self.run is None and self.unreadable:
+            raise FlowExecutionError(
+                f"Cannot read run {self.run_id!r}: its input does not decode ({self.unreadable}). A run "
+                "sealed at rest reads only with the key it was written with: set REFINIRE_PAYLOAD_KEY "
+                "to that key.")
+        if self.run is None:
+            raise FlowExecutionError(
+                f"Run {self.run_id!r} has no input a Refinire flow wrote, so it is not a Refinire run. "
+                "`refinire-flow runs` lists Refinire runs.")
+        return self.run
+
+    def reached(self) -> list[str]:
+        """Step keys the run reached, each once, in the order it first reached them."""
+        seen: list[str] = []
+        for m in self.marks:
+            key = m.activity.where(self.spec).key if m.activity is not None and m.kind != "closed" \
+                and m.activity.is_step else m.step if m.kind == "decision" else None
+            if key is not None and key not in seen:
+                seen.append(key)
+        return seen
+
+
+async def read_run(client: Client, run_id: str) -> RunRecord:
+    """The run ``run_id`` (a workflow id), every Temporal run of its chain.
+
+    Raises:
+        FlowExecutionError: the run cannot be read (no such run, server unreachable); the message
+            names the run, the namespace and how to list runs.
+    """
+    try:
+        chain = await fetch_chain(client, run_id)
+    except Exception as exc:
+        raise FlowExecutionError(
+            f"Cannot read the history of run {run_id!r} in namespace {client.namespace!r}: {exc}. "
+            "Check the run id (`refinire-flow runs` lists them) and TEMPORAL_ADDRESS/TEMPORAL_NAMESPACE."
+        ) from None
+    return await read_events(client.data_converter, run_id, [list(h.events) for h in chain])
+
+
+async def read_events(converter: DataConverter, run_id: str,
+                      chain: Iterable[Iterable[HistoryEvent]]) -> RunRecord:
+    """The record of a run from its events: one iterable per Temporal run of its chain, oldest first."""
+    reader = _Reader(converter, RunRecord(run_id=run_id))
+    n = 0
+    for events in chain:
+        await reader.read(events, first=n == 0)
+        n += 1
+    reader.rec.continuations = max(0, n - 1)
+    return reader.rec
+
+
+class _Reader:
+    def __init__(self, dc: DataConverter, rec: RunRecord) -> None:
+        self.dc, self.rec = dc, rec
+
+    async def values(self, payloads: Any) -> list[Any]:
+        """Payloads → plain JSON values, through the converter's codec; ``None`` where one cannot
+        be read (a sealed payload without its key)."""
+        items = list(payloads.payloads) if hasattr(payloads, "payloads") else list(payloads or ())
+        if not items:
+            return []
+        try:
+            return list(await self.dc.decode(items))
+        except Exception as exc:
+            self.rec.unreadable = self.rec.unreadable or f"{type(exc).__name__}: {exc}"
+            return [None] * len(items)
+
+    async def value(self, payloads: Any) -> Any:
+        return (await self.values(payloads) or [None])[0]
+
+    async def failure(self, failure: Failure) -> tuple[str, dict[str, Any]]:
+        """``Type: message`` of a failure (its cause's, for a bare activity error), and its details."""
+        opened = Failure()
+        opened.CopyFrom(failure)
+        if self.dc.payload_codec is not None:
+            try:
+                await self.dc.payload_codec.decode_failure(opened)
+            except Exception:
+                pass
+        _reveal(opened, self.dc)
+        details: dict[str, Any] = {}
+        if opened.HasField("application_failure_info") and opened.application_failure_info.details.payloads:
+            try:
+                got = self.dc.payload_converter.from_payloads(list(opened.application_failure_info.details.payloads))
+                details = got[0] if got and isinstance(got[0], dict) else {}
+            except Exception:
+                details = {}
+        return failure_text(opened), details
+
+    async def summary(self, ev: HistoryEvent) -> str | None:
+        if ev.HasField("user_metadata") and ev.user_metadata.HasField("summary"):
+            value = await self.value([ev.user_metadata.summary])
+            return value if isinstance(value, str) else None
+        return None
+
+    async def read(self, events: Iterable[HistoryEvent], *, first: bool) -> None:
+        rec = self.rec
+        scheduled: dict[int, ActivityRecord] = {}
+        for ev in events:
+            at = ev.event_time.ToDatetime(tzinfo=timezone.utc)
+            et = ev.event_type
+            if et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+                await self._started(ev, at, first)
+            elif et == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+                fields = ev.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+                # Older runs marked every step with a FlowStep-only upsert; newer runs upsert FlowStep
+                # with FlowStatus where they settle (wait, fail, complete), which is not an entry.
+                if FLOW_STEP.name in fields and FLOW_STATUS.name not in fields:
+                    name = await self.value([fields[FLOW_STEP.name]])
+                    rec.marks.append(Mark("entered", ev.event_id, at, step=str(name)))
+            elif et == EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
+                memo = ev.workflow_properties_modified_event_attributes.upserted_memo.fields
+                for name in memo:
+                    step = decision_step(name)
+                    value = await self.value([memo[name]]) if step is not None else None
+                    if isinstance(value, dict):
+                        rec.marks.append(Mark("decision", ev.event_id, at, step=step, decision=value))
+            elif et == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                a = ev.activity_task_scheduled_event_attributes
+                act = ActivityRecord(ev.event_id, a.activity_id, a.activity_type.name,
+                                     summary=await self.summary(ev), scheduled_at=at,
+                                     input=await self.value(a.input))
+                scheduled[ev.event_id] = act
+                rec.marks.append(Mark("scheduled", ev.event_id, at, activity=act))
+            elif et == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                a = ev.activity_task_started_event_attributes
+                act = scheduled.get(a.scheduled_event_id)
+                if act is not None:
+                    act.attempt = a.attempt
+                    if a.HasField("last_failure"):
+                        act.last_failure = (await self.failure(a.last_failure))[0]
+            elif et in _ACTIVITY_CLOSE:
+                attr = getattr(ev, _ACTIVITY_CLOSE[et])
+                act = scheduled.get(attr.scheduled_event_id)
+                if act is None:
+                    continue
+                act.closed_at = at
+                if et == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                    act.status, act.result = "completed", await self.value(attr.result)
+                elif et == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+                    act.status = "canceled"
+                else:
+                    act.status, act.failure = "failed", (await self.failure(attr.failure))[0]
+                rec.marks.append(Mark("closed", ev.event_id, at, activity=act))
+            elif et == EventType.EVENT_TYPE_MARKER_RECORDED:
+                await self._marker(ev, at)
+            elif et in CLOSED:
+                rec.status, rec.closed_at = CLOSED[et], at
+                await self._closed(ev)
+
+    async def _started(self, ev: HistoryEvent, at: datetime, first: bool) -> None:
+        rec = self.rec
+        a = ev.workflow_execution_started_event_attributes
+        value = await self.value(a.input)
+        try:
+            run = FlowRun.model_validate(value) if isinstance(value, dict) else None
+        except Exception:
+            run = None
+        if first:
+            rec.run, rec.started_at = run, at
+            rec.temporal_run_id = a.original_execution_run_id
+        else:
+            rec.status, rec.closed_at = "Running", None
+            rec.marks.append(Mark("continued", ev.event_id, at, run=run))
+        if rec.spec is None and run is not None:
+            rec.spec = run.spec
+
+    async def _marker(self, ev: HistoryEvent, at: datetime) -> None:
+        """A local activity leaves one marker when it completes; its input is not recorded."""
+        a = ev.marker_recorded_event_attributes
+        if a.marker_name != LOCAL_ACTIVITY_MARKER or "data" not in a.details:
+            return
+        data = await self.value(a.details["data"])
+        if not isinstance(data, dict) or not data.get("activity_id") or not data.get("activity_type"):
+            return
+        result = await self.value(a.details["result"]) if "result" in a.details else None
+        if data["activity_type"] == DESCRIBE_ACTIVITY:
+            if self.rec.spec is None and isinstance(result, dict) and result.get("spec"):
+                self.rec.spec = FlowSpec.model_validate(result["spec"])
+            return
+        scheduled, done = _timestamp(data.get("original_schedule_time")), _timestamp(data.get("complete_time")) or at
+        act = ActivityRecord(ev.event_id, str(data["activity_id"]), str(data["activity_type"]), local=True,
+                             summary=await self.summary(ev),
+                             scheduled_at=min(scheduled, done) if scheduled else done, closed_at=done,
+                             attempt=int(data.get("attempt") or 1))
+        if a.HasField("failure"):
+            act.status, act.failure = "failed", (await self.failure(a.failure))[0]
+        else:
+            act.status, act.result = "completed", result
+        self.rec.marks.append(Mark("local", ev.event_id, at, activity=act))
+
+    async def _closed(self, ev: HistoryEvent) -> None:
+        rec = self.rec
+        if ev.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+            rec.result = await self.value(ev.workflow_execution_completed_event_attributes.result)
+        elif ev.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+            rec.failure, rec.failure_details = await self.failure(ev.workflow_execution_failed_event_attributes.failure)
+        elif ev.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+            reason = ev.workflow_execution_terminated_event_attributes.reason
+            rec.failure = f"terminated{': ' + reason if reason else ''}"
+
+
+def _reveal(failure: Failure, dc: DataConverter) -> None:
+    """Sealed converters move a failure's message into an encoded attribute (opened by the codec
+    already): put it back where a reader looks, on the failure and each of its causes."""
+    while True:
+        if failure.HasField("encoded_attributes"):
+            try:
+                attrs = dc.payload_converter.from_payloads([failure.encoded_attributes])[0]
+            except Exception:
+                attrs = None
+            if isinstance(attrs, dict) and isinstance(attrs.get("message"), str):
+                failure.message = attrs["message"]
+        if not failure.HasField("cause"):
+            return
+        failure = failure.cause
+
+
+def failure_text(failure: Any) -> str:
+    """``Type: message`` of a Temporal failure; a bare activity error reads as its cause."""
+    kind = failure.application_failure_info.type if failure.HasField("application_failure_info") else ""
+    if not kind and failure.HasField("timeout_failure_info"):
+        kind = "TimeoutError"
+    message = failure.message
+    if failure.HasField("cause") and failure.cause.message and message in ("", "activity error"):
+        return failure_text(failure.cause)
+    return f"{kind}: {message}" if kind else message
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, dict) or "seconds" not in value:
+        return None
+    return datetime.fromtimestamp(int(value["seconds"]) + int(value.get("nanos", 0)) / 1e9, tz=timezone.utc)
