@@ -35,7 +35,7 @@ __all__ = ["build_worker", "flows_in_modules", "main", "serve"]
 _RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "refinire", "pydantic", "pydantic_core",
-        "workflows.agents", "workflows.agent_io", "workflows.delta", "workflows.io",
+        "workflows.agents", "workflows.agent_io", "workflows.delta", "workflows.formats", "workflows.io",
         "workflows.limits", "workflows.parallel", "workflows.runtime", "workflows.search",
         "workflows.values", "workflows.waits")
 )

@@ -20,6 +20,7 @@ from activities.steps import STEP_POOL, heartbeat_while
 from refinire import _registry
 from refinire._call import call_kind, invoke
 from workflows.delta import unpack
+from workflows.formats import LLM_CLARIFY, LLM_EVALUATE, LLM_GENERATE, LLM_ROUTE
 from workflows.agent_io import (
     ChatMessage,
     ClarifyInput,
@@ -113,7 +114,7 @@ def _m(role: str, content: str) -> ChatMessage:
     return ChatMessage(role=role, content=content)  # type: ignore[arg-type]
 
 
-@activity.defn(name="refinire.llm.generate")
+@activity.defn(name=LLM_GENERATE)
 async def generate(inp: GenerateInput) -> GenerateOutput:
     messages = [_m("system", inp.instructions)] if inp.instructions else []
     messages.append(_m("user", inp.input))
@@ -126,7 +127,7 @@ async def generate(inp: GenerateInput) -> GenerateOutput:
     return GenerateOutput(text=text, usage=usage)
 
 
-@activity.defn(name="refinire.llm.evaluate")
+@activity.defn(name=LLM_EVALUATE)
 async def evaluate(inp: EvaluateInput) -> EvaluateOutput:
     messages = [
         _m("system", "You evaluate a response to a request. " + inp.instructions + "\nScore it from 0 to "
@@ -139,7 +140,7 @@ async def evaluate(inp: EvaluateInput) -> EvaluateOutput:
     return EvaluateOutput(score=min(max(ev.score, 0.0), 100.0), feedback=ev.feedback, usage=usage)
 
 
-@activity.defn(name="refinire.llm.route")
+@activity.defn(name=LLM_ROUTE)
 async def route(inp: RouteInput) -> RouteOutput:
     system = (inp.instructions.strip() + "\n\n" if inp.instructions.strip() else "") + (
         "Classify the input into exactly one of these categories: " + ", ".join(inp.categories)
@@ -148,7 +149,7 @@ async def route(inp: RouteInput) -> RouteOutput:
     return RouteOutput(reply=text.strip(), usage=usage)
 
 
-@activity.defn(name="refinire.llm.clarify")
+@activity.defn(name=LLM_CLARIFY)
 async def clarify(inp: ClarifyInput) -> ClarifyOutput:
     system = "\n".join(s for s in (
         inp.generation_instructions, inp.clarification_instructions,
@@ -189,8 +190,7 @@ async def apply_rules(rules: Mapping[str, Callable[..., Any]], inp: RuleInput) -
 
 ACTIVITIES = [generate, evaluate, route, clarify, route_rules]
 MODEL_CALLS: dict[str, Callable[[Any], Any]] = {
-    "refinire.llm.generate": generate, "refinire.llm.evaluate": evaluate,
-    "refinire.llm.route": route, "refinire.llm.clarify": clarify,
+    LLM_GENERATE: generate, LLM_EVALUATE: evaluate, LLM_ROUTE: route, LLM_CLARIFY: clarify,
 }
 """The model-call activities by name, for running them outside a worker (``IN_PROCESS_CALL``)."""
 

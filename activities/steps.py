@@ -16,6 +16,7 @@ from refinire._call import apply_output, call_kind, invoke
 from refinire.errors import NonRetryableError, exception_facts
 from refinire.steps import FunctionStep
 from workflows.delta import Snapshot, unpack
+from workflows.formats import CHECKPOINT_ACTIVITY, DESCRIBE_ACTIVITY, RUN_STEP_ACTIVITY
 from workflows.io import Checkpoint, DescribeFlowInput, DescribeFlowOutput, StepInput, StepOutput
 from workflows.values import SUPPORTED, NotEncodable
 
@@ -57,7 +58,7 @@ async def heartbeat_while(task: asyncio.Future) -> Any:
         raise
 
 
-@activity.defn(name="refinire.run_step")
+@activity.defn(name=RUN_STEP_ACTIVITY)
 async def run_step(inp: StepInput) -> StepOutput:
     where = f"{inp.step_key}/{inp.branch}" if inp.branch else inp.step_key
     step = _registry.live_step(inp.flow_name, inp.step_key, inp.branch)
@@ -106,7 +107,7 @@ async def run_step(inp: StepInput) -> StepOutput:
     return out
 
 
-@activity.defn(name="refinire.describe_flow")
+@activity.defn(name=DESCRIBE_ACTIVITY)
 async def describe_flow(inp: DescribeFlowInput) -> DescribeFlowOutput:
     """Pins the worker's spec in the history of a run that was started by name alone."""
     flow = _registry.get(inp.flow_name)
@@ -116,7 +117,7 @@ async def describe_flow(inp: DescribeFlowInput) -> DescribeFlowOutput:
     return DescribeFlowOutput(spec=flow.spec)
 
 
-@activity.defn(name="refinire.checkpoint")
+@activity.defn(name=CHECKPOINT_ACTIVITY)
 async def checkpoint(inp: Checkpoint) -> Checkpoint:
     """Does nothing: scheduling it closes the workflow task that ran a batch of local steps."""
     return inp

@@ -18,8 +18,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from refinire import _registry
+from workflows.formats import RUN_STEP_ACTIVITY
 
-STEP_ACTIVITY = "refinire.run_step"
+STEP_ACTIVITY = RUN_STEP_ACTIVITY
 
 
 def _target(arg: Any) -> tuple[Any, str, Any] | None:

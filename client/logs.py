@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import os
 
+from workflows.formats import branch_label, parse_activity_id
+
 __all__ = ["LEVEL_ENV", "configure", "one_line_failures"]
 
 LEVEL_ENV = "REFINIRE_LOG_LEVEL"
@@ -26,7 +28,7 @@ class _OneLineFailures(logging.Filter):
             # The step's own exception, not the ApplicationError that carries it to Temporal.
             err = err.__cause__ if type(err).__name__ == "ApplicationError" and err.__cause__ else err
             info = getattr(record, "temporal_activity", None) or {}
-            step = str(info.get("activity_id", "?")).split("#")[0]
+            step = branch_label(*parse_activity_id(str(info.get("activity_id", "?")))[:2])
             record.msg = f"step {step!r} attempt {info.get('attempt', '?')} failed: {type(err).__name__}: {err}"
             record.args = ()
             if not logging.getLogger("refinire").isEnabledFor(logging.DEBUG):

@@ -19,6 +19,7 @@ from refinire.flow import Flow
 from .history.reader import RunRecord, read_run
 from .history.recorded import context_before
 from .runner import new_run_id, start_run
+from workflows.formats import RERUN_FROM_MEMO, RERUN_OF_MEMO, rerun_summary
 
 
 @dataclass
@@ -61,8 +62,8 @@ async def start_rerun(client: Client, run_id: str, from_step: str | None = None,
     handle = await start_run(
         client, name, flow, ctx.result, ctx, new_id or new_run_id(name),
         start_at=the_plan.step, rerun_of=run_id,
-        summary=f"{name} · rerun of {run_id} from step {the_plan.step}",
-        memo={"rerun_of": run_id, "rerun_from": the_plan.step},
+        summary=rerun_summary(name, run_id, the_plan.step),
+        memo={RERUN_OF_MEMO: run_id, RERUN_FROM_MEMO: the_plan.step},
     )
     return handle, the_plan
 

@@ -26,28 +26,17 @@ from workflows.delta import pack, unpack
 from refinire.spec import FlowSpec
 from workflows.io import FORMAT, TASK_QUEUE_PREFIX, WORKFLOW_NAME, FlowResult, FlowRun, spans, task_queue_for
 from workflows.values import SUPPORTED, NotEncodable, encode
-from workflows.search import FLOW_NAME, FLOW_STATUS
+from workflows.formats import AGENTS_MEMO, FLOW_NAME, FLOW_STATUS, RUN_STARTED_MEMO, agent_names, run_summary
 
 from .connect import connect, search_attributes_ready, ui_url
 from .host import hosting
-from .runs import AGENTS_MEMO, agent_names
 
 if TYPE_CHECKING:
     from .handle import RunHandle
 
 
-RUN_STARTED_MEMO = "run_started"
-"""When the run started (ISO 8601, UTC), in its memo: continue-as-new carries the memo over, so the
-newest Temporal run of a long chain still knows when the run began (``refinire-flow runs``)."""
-
-
 def new_run_id(flow_name: str) -> str:
     return f"{flow_name}-{uuid.uuid4().hex[:12]}"
-
-
-def _summary(flow_name: str, data: Any) -> str:
-    text = repr(data)
-    return f"{flow_name} · input {text[:120]}{'…' if len(text) > 120 else ''}"
 
 
 async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data: Any,
@@ -92,7 +81,7 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
         result_type=FlowResult,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        static_summary=summary or _summary(flow_name, data), static_details=details,
+        static_summary=summary or run_summary(flow_name, data), static_details=details,
         memo={RUN_STARTED_MEMO: datetime.now(timezone.utc).isoformat(), **(memo or {})},
         search_attributes=TypedSearchAttributes([SearchAttributePair(FLOW_NAME, flow_name),
                                                  SearchAttributePair(FLOW_STATUS, "Running")])

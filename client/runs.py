@@ -12,9 +12,8 @@ from typing import Any, AsyncIterator
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
 from refinire.errors import FlowExecutionError
-from refinire.spec import FlowSpec, ParallelSpec
+from workflows.formats import AGENTS_MEMO, FLOW_NAME, FLOW_STEP, RUN_STARTED_MEMO, parse_activity_id
 from workflows.io import WORKFLOW_NAME
-from workflows.search import FLOW_NAME, FLOW_STEP
 
 STATUSES = {
     "running": "Running",
@@ -25,24 +24,6 @@ STATUSES = {
     "timed_out": "TimedOut",
     "continued_as_new": "ContinuedAsNew",
 }
-
-
-AGENTS_MEMO = "agents"
-"""Memo key written when a run starts: the names of its agent steps (RefinireAgent, RouterAgent,
-ClarifyAgent; parallel branches included), so any process can find a run by agent name. Carried
-over when a long run continues as new; runs started before it was written have none."""
-
-AGENT_KINDS = ("agent", "router", "clarify")
-
-
-def agent_names(spec: FlowSpec) -> list[str]:
-    """The names of the agent steps of a flow, in declaration order, each once."""
-    names: list[str] = []
-    for step in spec.steps.values():
-        for s in step.branches if isinstance(step, ParallelSpec) else (step,):
-            if s.kind in AGENT_KINDS:
-                names.append(s.name)
-    return list(dict.fromkeys(names))
 
 
 async def _memo(execution: WorkflowExecution) -> dict[str, Any]:
@@ -61,7 +42,7 @@ async def run_agents(execution: WorkflowExecution) -> tuple[str, ...]:
 def _run_started(memo: dict[str, Any]) -> datetime | None:
     """When a run began, from its memo: a long run's newest Temporal run started later."""
     try:
-        return datetime.fromisoformat(str(memo["run_started"]))
+        return datetime.fromisoformat(str(memo[RUN_STARTED_MEMO]))
     except (KeyError, ValueError):
         return None
 
@@ -168,7 +149,7 @@ async def current_step(client: Client, run_id: str) -> str | None:
     except Exception:
         return None
     pending = desc.raw_description.pending_activities
-    return pending[0].activity_id.split("#", 1)[0] if pending else None
+    return parse_activity_id(pending[0].activity_id).key if pending else None
 
 
 def _when(value: datetime) -> str:
@@ -195,5 +176,5 @@ def format_table(rows: list[RunRow]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["AGENTS_MEMO", "RunRow", "STATUSES", "agent_names", "build_query", "format_table", "iter_runs",
+__all__ = ["RunRow", "STATUSES", "build_query", "format_table", "iter_runs",
            "list_runs", "run_agents", "to_row"]

@@ -47,6 +47,16 @@ with workflow.unsafe.imports_passed_through():
         Usage,
     )
     from .delta import pack
+    from .formats import (
+        LLM_CLARIFY,
+        LLM_EVALUATE,
+        LLM_GENERATE,
+        LLM_ROUTE,
+        agent_call_id,
+        agent_call_summary,
+        branch_label,
+        step_activity_id,
+    )
     from .runtime import StepFailed, call_activity, record_decision
     from .waits import Answer, AnswerAccepted, PendingQuestion, Waits
 
@@ -100,8 +110,8 @@ class _Calls:
     def __init__(self, spec: FlowSpec, step: Any, visit: int, parent: str | None,
                  caller: Caller = IN_WORKFLOW) -> None:
         self.spec, self.step, self.parent, self.caller = spec, step, parent, caller
-        self.base = f"{parent}/{step.name}#{visit}" if parent else f"{step.key}#{visit}"
-        self.label = f"{parent}/{step.name}" if parent else step.name
+        self.base = step_activity_id(parent, visit, step.name) if parent else step_activity_id(step.key, visit)
+        self.label = branch_label(parent, step.name) if parent else step.name
         self.options: StepOptions = step.options
         if step.options.retry is None and spec.defaults.retry is None:
             self.options = step.options.model_copy(update={"retry": LLM_RETRY})
@@ -116,7 +126,7 @@ class _Calls:
         return await self.caller.activity(
             activity, arg, result_type, flow=self.spec, options=self.options,
             step_key=self.parent or self.step.key, step_name=self.step.name,
-            activity_id=f"{self.base}.{suffix}", summary=f"{self.label} · {what}",
+            activity_id=agent_call_id(self.base, suffix), summary=agent_call_summary(self.label, what),
             branch=self.step.name if self.parent else None)
 
     def record(self, ctx: Context, kind: str, attempt: int, usage: Usage) -> None:
@@ -163,7 +173,7 @@ async def _refinire(calls: _Calls, step: AgentSpec, ctx: Context) -> Context:
     history: list[dict[str, Any]] = []
     text = ""
     for i in range(1, tries + 1):
-        gen = await calls.run("refinire.llm.generate", GenerateInput(
+        gen = await calls.run(LLM_GENERATE, GenerateInput(
             call=calls.llm("generate", i), instructions=step.generation_instructions, input=text_in,
             previous=last[0] if last else None, feedback=last[1].feedback if last else None,
             score=last[1].score if last else None), GenerateOutput, f"gen{i}", f"generate · try {i}")
@@ -171,7 +181,7 @@ async def _refinire(calls: _Calls, step: AgentSpec, ctx: Context) -> Context:
         text = gen.text
         if not step.evaluation_instructions:
             break
-        ev = await calls.run("refinire.llm.evaluate", EvaluateInput(
+        ev = await calls.run(LLM_EVALUATE, EvaluateInput(
             call=calls.llm("evaluate", i), instructions=step.evaluation_instructions, input=text_in,
             output=text), EvaluateOutput, f"eval{i}", f"evaluate · try {i}")
         calls.record(ctx, "evaluate", i, ev.usage)
@@ -230,7 +240,7 @@ async def _router(calls: _Calls, step: RouterSpec, ctx: Context) -> tuple[Contex
         raw = out.category
         category, how = (raw, "rule") if raw in step.routes else (None, "none")
     else:
-        r = await calls.run("refinire.llm.route", RouteInput(
+        r = await calls.run(LLM_ROUTE, RouteInput(
             call=calls.llm("route"), instructions=step.generation_instructions,
             input="" if ctx.result is None else str(ctx.result), categories=categories),
             RouteOutput, "route", "classify")
@@ -263,7 +273,7 @@ async def _clarify(calls: _Calls, step: ClarifySpec, ctx: Context, waits: Waits,
     timed_out = False
     turn = len(exchanges) + 1
     while True:
-        out = await calls.run("refinire.llm.clarify", ClarifyInput(
+        out = await calls.run(LLM_CLARIFY, ClarifyInput(
             call=calls.llm("clarify", turn), generation_instructions=step.generation_instructions,
             clarification_instructions=step.clarification_instructions, input=text_in,
             exchanges=exchanges), ClarifyOutput, f"clarify{turn}", f"clarify · turn {turn}")

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
     from . import agents, search
+    from .formats import DESCRIBE_ACTIVITY, RUN_STEP_ACTIVITY, step_activity_id, step_summary
     from .delta import Snapshot, apply, encoded, pack, unpack
     from .io import (
         WORKFLOW_NAME,
@@ -176,7 +177,7 @@ class FlowWorkflow:
 
     async def _describe(self, flow_name: str) -> FlowSpec:
         out = await workflow.execute_local_activity(
-            "refinire.describe_flow", DescribeFlowInput(flow_name=flow_name),
+            DESCRIBE_ACTIVITY, DescribeFlowInput(flow_name=flow_name),
             result_type=DescribeFlowOutput, start_to_close_timeout=timedelta(seconds=10),
         )
         return out.spec
@@ -195,7 +196,7 @@ class FlowWorkflow:
             self._check_encodable(spec, step, ctx, "its condition")
             return ctx, target
         if isinstance(step, (FunctionSpec, CustomSpec)):
-            out = await self._step_activity(spec, step, ctx, f"{step.key}#{visit}")
+            out = await self._step_activity(spec, step, ctx, step_activity_id(step.key, visit))
             ctx = self._absorb(ctx, out)
             if out.finished:
                 return ctx, None
@@ -240,10 +241,10 @@ class FlowWorkflow:
                              key: str | None = None, arg: StepInput | None = None) -> StepOutput:
         label = f"{key}/{step.name}" if branch else step.name
         out: StepOutput = await call_activity(
-            "refinire.run_step",
+            RUN_STEP_ACTIVITY,
             arg or self._step_input(spec, key or step.key, branch, ctx),
             StepOutput, flow=spec, options=step.options, step_key=key or step.key,
-            step_name=step.name, activity_id=activity_id, summary=f"{label} · {step.kind}",
+            step_name=step.name, activity_id=activity_id, summary=step_summary(label, step.kind),
             branch=branch,
         )
         self._last_size = out.size
@@ -335,7 +336,7 @@ class FlowWorkflow:
 
         async def branch(b: Any) -> StepOutput:
             async with gate:
-                activity_id = f"{block.key}/{b.name}#{visit}"
+                activity_id = step_activity_id(block.key, visit, b.name)
                 if isinstance(b, (FunctionSpec, CustomSpec)):
                     assert arg is not None
                     one = arg.model_copy(update={"branch": b.name})

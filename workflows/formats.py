@@ -27,8 +27,9 @@ from temporalio.common import SearchAttributeKey
 
 __all__ = [
     "AGENTS_MEMO", "CHECKPOINT_ACTIVITY", "CHECKPOINT_ID", "DECISION_PREFIX", "DESCRIBE_ACTIVITY",
-    "FLOW_NAME", "FLOW_STATUS", "FLOW_STEP", "LOCAL_ACTIVITY_MARKER", "NOT_STEPS", "RERUN_FROM_MEMO",
-    "RERUN_OF_MEMO", "RUN_STARTED_MEMO", "RUN_STEP_ACTIVITY", "ActivityId", "agent_call_id",
+    "FLOW_NAME", "FLOW_STATUS", "FLOW_STEP", "LLM_CLARIFY", "LLM_EVALUATE", "LLM_GENERATE", "LLM_ROUTE",
+    "LOCAL_ACTIVITY_MARKER", "NOT_STEPS", "RERUN_FROM_MEMO",
+    "RERUN_OF_MEMO", "RUN_STARTED_MEMO", "RUN_STEP_ACTIVITY", "ActivityId", "agent_call_id", "agent_names",
     "agent_call_summary", "branch_label", "checkpoint_id", "decision_memo", "decision_step",
     "parse_activity_id", "rerun_summary", "run_summary", "step_activity_id", "step_summary",
 ]
@@ -41,6 +42,10 @@ CHECKPOINT_ACTIVITY = "refinire.checkpoint"
 """Closes a batch of local steps' workflow task: not a step."""
 NOT_STEPS = (DESCRIBE_ACTIVITY, CHECKPOINT_ACTIVITY)
 """Activity types readers skip: they are the run's own bookkeeping, not steps."""
+LLM_GENERATE = "refinire.llm.generate"
+LLM_EVALUATE = "refinire.llm.evaluate"
+LLM_ROUTE = "refinire.llm.route"
+LLM_CLARIFY = "refinire.llm.clarify"
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
 """The marker name Temporal's SDK records a local activity's completion under (read, not written)."""
 
@@ -98,6 +103,20 @@ Temporal run of a long chain still knows when the run began (``refinire-flow run
 AGENTS_MEMO = "agents"
 """The names of the run's agent steps (RefinireAgent, RouterAgent, ClarifyAgent; parallel branches
 included), so any process can find a run by agent name. Runs started before it have none."""
+AGENT_KINDS = ("agent", "router", "clarify")
+
+
+def agent_names(spec: Any) -> list[str]:
+    """What ``AGENTS_MEMO`` holds for a ``FlowSpec``: its agent steps' names, in declaration order,
+    each once (parallel branches included)."""
+    names: list[str] = []
+    for step in spec.steps.values():
+        for s in step.branches if step.kind == "parallel" else (step,):
+            if s.kind in AGENT_KINDS:
+                names.append(s.name)
+    return list(dict.fromkeys(names))
+
+
 RERUN_OF_MEMO = "rerun_of"
 RERUN_FROM_MEMO = "rerun_from"
 

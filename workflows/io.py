@@ -98,10 +98,6 @@ class StepOutput(WireModel):
     """A custom step's ``ctx.finish()``."""
 
 
-CHECKPOINT_ID = "_checkpoint"
-"""Activity id prefix of a local-steps checkpoint: not a step (readers skip it)."""
-
-
 class Checkpoint(WireModel):
     """``refinire.checkpoint``'s input and output: the visit after which a run of local steps
     closed its workflow task."""

@@ -22,7 +22,8 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from refinire.spec import HistoryBudget
 
-    from .io import CHECKPOINT_ID, Checkpoint
+    from .formats import CHECKPOINT_ACTIVITY, CHECKPOINT_SUMMARY, CHECKPOINT_TIMER_SUMMARY, checkpoint_id
+    from .io import Checkpoint
 
 PAYLOAD_LIMIT = 2 * 1024 * 1024
 """Temporal's default per-payload limit (``limit.blobSize.error``)."""
@@ -36,7 +37,6 @@ server fires a few hundred ms late (3 ms per local step, amortised)."""
 CHECKPOINT_PATCH = "checkpoint-by-activity"
 """Newer runs close the task with ``refinire.checkpoint``, a no-op activity: one round trip, about
 10 ms, so about 0.1 ms per local step."""
-CHECKPOINT_ACTIVITY = "refinire.checkpoint"
 
 
 def _fail(message: str, kind: str, **details: Any) -> ApplicationError:
@@ -99,10 +99,10 @@ class Limits:
         if workflow.patched(CHECKPOINT_PATCH):
             await workflow.execute_activity(
                 CHECKPOINT_ACTIVITY, Checkpoint(visit=visit), result_type=Checkpoint,
-                activity_id=f"{CHECKPOINT_ID}#{visit}", summary="checkpoint · local steps",
+                activity_id=checkpoint_id(visit), summary=CHECKPOINT_SUMMARY,
                 start_to_close_timeout=timedelta(seconds=30))
         else:
-            await workflow.sleep(CHECKPOINT, summary="checkpoint of local steps")
+            await workflow.sleep(CHECKPOINT, summary=CHECKPOINT_TIMER_SUMMARY)
 
     def local_step(self, size: int) -> bool:
         """Count a finished local step; true when the workflow task should be closed now."""

@@ -16,6 +16,7 @@ from temporalio.exceptions import TimeoutError as TemporalTimeout
 with workflow.unsafe.imports_passed_through():
     from refinire.spec import FlowSpec, RetrySpec, StepOptions
 
+    from .formats import decision_memo
     from .limits import check_payload
 
 DEFAULT_RETRY = RetrySpec()
@@ -142,4 +143,4 @@ async def call_activity(
 def record_decision(step_key: str, label: str, target: str | None) -> None:
     """Put a branch decision into the event history itself (a memo update), so the Temporal UI and
     ``show()`` in any process see which way the run went."""
-    workflow.upsert_memo({f"decision:{step_key}": {"value": label, "to": target}})
+    workflow.upsert_memo(decision_memo(step_key, label, target))

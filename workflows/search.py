@@ -7,11 +7,10 @@ fails the workflow task, which would leave a run stuck.
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
 
-FLOW_NAME = SearchAttributeKey.for_keyword("FlowName")
-FLOW_STEP = SearchAttributeKey.for_keyword("FlowStep")
-FLOW_STATUS = SearchAttributeKey.for_keyword("FlowStatus")
+from .formats import FLOW_NAME, FLOW_STATUS, FLOW_STEP
+
+__all__ = ["FLOW_NAME", "FLOW_STATUS", "FLOW_STEP", "upsert_state"]
 
 
 def upsert_state(status: str, step_name: str | None) -> None:

@@ -14,6 +14,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from . import search
+from .formats import answer_timeout_summary
 
 
 class PendingQuestion(BaseModel):
@@ -87,7 +88,7 @@ class Waits:
             await workflow.wait_condition(
                 lambda: self._answer is not None,
                 timeout=timedelta(seconds=timeout_s) if timeout_s else None,
-                timeout_summary=f"{step_name} · answer timeout" if timeout_s else None,
+                timeout_summary=answer_timeout_summary(step_name) if timeout_s else None,
             )
         except asyncio.TimeoutError:
             self.pending = None
