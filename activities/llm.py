@@ -17,8 +17,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.llm_client import OpenAIChat
 from activities.steps import STEP_POOL, heartbeat_while
-from refinire import _registry
-from refinire._call import call_kind, invoke
+from refinire import registry
+from refinire.calls import call_kind, invoke
 from workflows.delta import unpack
 from workflows.formats import LLM_CLARIFY, LLM_EVALUATE, LLM_GENERATE, LLM_ROUTE
 from workflows.agent_io import (
@@ -170,9 +170,9 @@ async def clarify(inp: ClarifyInput) -> ClarifyOutput:
 @activity.defn(name="refinire.route_rules")
 async def route_rules(inp: RuleInput) -> RuleOutput:
     """Runs ``classification_rules`` in order: the first rule returning true names the category."""
-    rules = getattr(_registry.live_step(inp.flow_name, inp.step_key), "classification_rules", None)
+    rules = getattr(registry.live_step(inp.flow_name, inp.step_key), "classification_rules", None)
     if rules is None:
-        raise ApplicationError(_registry.not_in_code(inp.flow_name, inp.step_key, "rule router"),
+        raise ApplicationError(registry.not_in_code(inp.flow_name, inp.step_key, "rule router"),
                                type="StepNotInCode", non_retryable=True)
     return await apply_rules(rules, inp)
 

@@ -10,9 +10,9 @@ from pydantic_core import to_json
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from refinire import _registry
-from refinire._wire import WIRE
-from refinire._call import apply_output, call_kind, invoke
+from refinire import registry
+from refinire.wire import WIRE
+from refinire.calls import apply_output, call_kind, invoke
 from refinire.errors import NonRetryableError, exception_facts
 from refinire.steps import FunctionStep
 from workflows.delta import Snapshot, unpack
@@ -61,9 +61,9 @@ async def heartbeat_while(task: asyncio.Future) -> Any:
 @activity.defn(name=RUN_STEP_ACTIVITY)
 async def run_step(inp: StepInput) -> StepOutput:
     where = f"{inp.step_key}/{inp.branch}" if inp.branch else inp.step_key
-    step = _registry.live_step(inp.flow_name, inp.step_key, inp.branch)
+    step = registry.live_step(inp.flow_name, inp.step_key, inp.branch)
     if step is None:
-        raise _fatal(_registry.not_in_code(inp.flow_name, where), "StepNotInCode")
+        raise _fatal(registry.not_in_code(inp.flow_name, where), "StepNotInCode")
     ctx = unpack(inp.context, inp.views)
     data = ctx.result
     ctx.next_label = None
@@ -110,9 +110,9 @@ async def run_step(inp: StepInput) -> StepOutput:
 @activity.defn(name=DESCRIBE_ACTIVITY)
 async def describe_flow(inp: DescribeFlowInput) -> DescribeFlowOutput:
     """Pins the worker's spec in the history of a run that was started by name alone."""
-    flow = _registry.get(inp.flow_name)
+    flow = registry.get(inp.flow_name)
     if flow is None:
-        raise _fatal(f"No flow named {inp.flow_name!r} on this worker. Known: {_registry.known()!r}",
+        raise _fatal(f"No flow named {inp.flow_name!r} on this worker. Known: {registry.known()!r}",
                      "UnknownFlow")
     return DescribeFlowOutput(spec=flow.spec)
 

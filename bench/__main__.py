@@ -24,7 +24,7 @@ from bench.server import bench_server  # noqa: E402
 
 
 async def run(sizes: scenarios.Sizes, search_attributes: bool = True) -> scenarios.Results:
-    from client.connect import connect
+    from client.connection.connect import connect
 
     res = scenarios.Results()
     async with bench_server(search_attributes=search_attributes) as (_, started):

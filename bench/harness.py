@@ -19,15 +19,15 @@ from temporalio.worker import Worker
 from bench.baseline_activities import ACTIVITIES as BASELINE_ACTIVITIES
 from bench.baseline_io import BASELINE_QUEUE, BASELINE_WORKFLOW, BaselineRun, StepOut
 from bench.baseline_workflow import BaselineWorkflow
-from client.runner import start_run
+from client.running.start import start_run
 from refinire import Flow
-from worker import _RUNNER
+from client.serving.worker import SANDBOX_RUNNER
 
 
 def baseline_worker(client: Client) -> Worker:
     """Same runner (sandbox and passthrough list), converter, cache and sticky settings as ours."""
     return Worker(client, task_queue=BASELINE_QUEUE, workflows=[BaselineWorkflow],
-                  activities=BASELINE_ACTIVITIES, workflow_runner=_RUNNER, max_cached_workflows=1000,
+                  activities=BASELINE_ACTIVITIES, workflow_runner=SANDBOX_RUNNER, max_cached_workflows=1000,
                   sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
                   graceful_shutdown_timeout=timedelta(0))
 

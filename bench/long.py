@@ -124,8 +124,8 @@ async def per_step(client: Client, run_id: str) -> tuple[list[int], int]:
 
 
 async def measure_loop(client: Client, flow: Flow, progress_every: int = 2000) -> LoopFigures:
-    from client.runner import start_run
-    from worker import build_worker
+    from client.running.start import start_run
+    from client.serving.worker import build_worker
 
     fig = LoopFigures(flow.durable_name)
     rss_samples: list[float] = []
@@ -181,7 +181,7 @@ def report(figs: list[LoopFigures]) -> str:
 
 async def run_long(iterations: int, state_bytes: int, local_iterations: int) -> list[LoopFigures]:
     from bench.server import bench_server
-    from client.connect import connect
+    from client.connection.connect import connect
 
     figs = []
     async with bench_server():

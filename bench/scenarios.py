@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from bench import flows
 from bench.harness import baseline, baseline_worker, ours, running
-from worker import build_worker
+from client.serving.worker import build_worker
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import AsyncIterator
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from client import embedded
+from client.connection import embedded
 
 
 async def _connect_when_up(address: str, proc: subprocess.Popen, log: Path, deadline_s: float) -> Client:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Mapping
 
-from ._call import call_kind
+from .calls import call_kind
 from .errors import FlowDefinitionError
 from .spec import END, MERGE_STRATEGIES, FlowSpec, HistoryBudget, ParallelSpec, StepOptions, StepSpec
 from .steps import ConditionStep, FunctionStep, ParallelStep, Step
@@ -115,7 +115,7 @@ def _check_function(step: Step, where: str, key: str) -> None:
             "of parameters. A step function takes (data, ctx) or (ctx)."
         )
     if isinstance(step, ConditionStep):
-        from ._call import required_positional
+        from .calls import required_positional
 
         if required_positional(step.condition) not in (None, 1):
             raise FlowDefinitionError(

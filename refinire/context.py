@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from ._wire import WireModel
+from .wire import WireModel
 
 __all__ = ["Context", "Message"]
 

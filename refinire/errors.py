@@ -12,7 +12,7 @@ import builtins
 import re
 from typing import Any
 
-from ._loaded import find_loaded
+from .loaded import find_loaded
 
 __all__ = [
     "FlowCancelled",

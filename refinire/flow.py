@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import Any, Callable
 
-from . import _registry
+from . import registry
 from ._sync import blocking
 from ._compile import auto_name, compile_flow, normalize
 from .context import TERMINAL_LABELS, Context
@@ -268,7 +268,7 @@ class Flow:
         cancelled = False
         if run_id is not None and not (self.last_result is not None
                                        and getattr(self.last_result, "run_id", None) == run_id):
-            from client.control import cancel_run
+            from client.api import cancel_run
 
             cancelled = blocking(lambda: cancel_run(run_id))
         self._stopped = True
@@ -369,7 +369,7 @@ class Flow:
             ctx: The run's context; after the run it holds the final state.
             run_id: Of an existing run: attach to it instead of starting another.
         """
-        from client.runner import run_flow
+        from client.api import run_flow
 
         from .errors import FlowExecutionError
         from .observability import get_global_registry
@@ -390,32 +390,40 @@ class Flow:
     async def start_run(self, input_data: Any = None, ctx: Context | None = None, *,
                     run_id: str | None = None) -> Any:
         """Start a run without waiting; returns a handle (``await handle.result()``)."""
-        from client.runner import start_flow
+        from client.api import start_flow
 
         return await start_flow(self, input_data, self._run_context(input_data, ctx), run_id=run_id)
 
     async def run_loop(self, input_data: Any = None, ctx: Context | None = None, *,
                        run_id: str | None = None) -> Any:
         """Run interactively: each question the run waits on is answered with ``feed(text)``."""
-        from client.handle import run_loop
+        from client.api import run_loop
 
         return await run_loop(self, input_data, self._run_context(input_data, ctx), run_id=run_id)
 
     def feed(self, text: str) -> None:
-        from client.handle import feed
+        from client.api import feed
 
         feed(self, text)
 
     def next_prompt(self) -> str | None:
-        from client.handle import next_prompt
+        from client.api import next_prompt
 
         return next_prompt(self)
 
     def show(self, format: str = "mermaid", include_history: bool = False, *,
              run_id: str | None = None) -> str:
-        from ._show import show
+        """The flow's graph as Mermaid (default) or text; with ``include_history`` (its last run) or
+        ``run_id``, that run drawn over the graph it started with, read from Temporal's history."""
+        from .rendering import check_format, show
 
-        return show(self, format=format, include_history=include_history, run_id=run_id)
+        check_format(format)
+        target = run_id or (self.last_run_id if include_history else None)
+        if target is None:
+            return show(self.spec, format, include_history=include_history)
+        from client.api import load_trace_sync
+
+        return show(self.spec, format, include_history=True, trace=load_trace_sync(target))
 
     def register(self) -> str:
         """Make this process able to execute the flow; returns its durable name.
@@ -424,10 +432,10 @@ class Flow:
         values): the second one registered in a process gets ``-2`` appended, so neither ever runs
         the other's code. The order is the program's, so a restarted script gets the same names.
         """
-        if self._registered_name and _registry.get(self._registered_name) is self:
+        if self._registered_name and registry.get(self._registered_name) is self:
             return self._registered_name
         name = self.durable_name
-        self._registered_name = _registry.register(name, self, unique=not self.name)
+        self._registered_name = registry.register(name, self, unique=not self.name)
         return self._registered_name
 
     def __str__(self) -> str:

@@ -204,29 +204,25 @@ class TraceRegistry:
 
     # Async twins ---------------------------------------------------------------------------
     async def aget_trace(self, trace_id: str) -> TraceRecord | None:
-        from client.connect import connect
-        from client.runs import run_agents, to_row
+        from client.api import find_run
 
         local = self._local.get(trace_id)
-        client = await connect(fresh=True)
-        query = f"WorkflowId = '{trace_id}'"
-        async for execution in client.list_workflows(query, limit=1):
-            record = _from_row(to_row(execution, await run_agents(execution)))
-            if local is not None:
-                record.agent_names = list(dict.fromkeys([*record.agent_names, *local.agent_names]))
-                record.tags = local.tags
-            return record
-        return local
+        row = await find_run(trace_id)
+        if row is None:
+            return local
+        record = _from_row(row)
+        if local is not None:
+            record.agent_names = list(dict.fromkeys([*record.agent_names, *local.agent_names]))
+            record.tags = local.tags
+        return record
 
     async def asearch(self, flow_name: str | None = None, status: str | None = None,
                       start_time: datetime | None = None, end_time: datetime | None = None,
                       limit: int | None = 100) -> list[TraceRecord]:
         """Runs matching every criterion given, newest first, then matching local traces."""
-        from client.connect import connect
-        from client.runs import list_runs
+        from client.api import list_runs
 
-        client = await connect(fresh=True)
-        rows = await list_runs(client, flow=flow_name, status=_status(status), limit=limit,
+        rows = await list_runs(flow=flow_name, status=_status(status), limit=limit,
                                started_after=_aware(start_time), started_before=_aware(end_time))
         found = [_from_row(r) for r in rows]
         seen = {r.trace_id for r in found}
@@ -250,7 +246,7 @@ class TraceRegistry:
         flows this process knows (any step by that name), and traces registered here by their
         ``agent_names``.
         """
-        from . import _registry
+        from . import registry
 
         def named(name: str) -> bool:
             return name == agent_name if exact_match else agent_name.lower() in name.lower()
@@ -258,8 +254,8 @@ class TraceRegistry:
         found = [r for r in await self.asearch(limit=limit)
                  if r.trace_id not in self._local and any(named(a) for a in r.agent_names)]
         seen = {r.trace_id for r in found}
-        flows = [name for name in _registry.known()
-                 if any(named(s.name) for s in _registry.get(name).spec.steps.values())]
+        flows = [name for name in registry.known()
+                 if any(named(s.name) for s in registry.get(name).spec.steps.values())]
         for name in flows:
             for record in await self.asearch(flow_name=name, limit=limit):
                 if record.trace_id not in seen and record.trace_id not in self._local:

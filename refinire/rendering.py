@@ -2,24 +2,22 @@
 
 The drawing works from a ``FlowSpec`` alone, so a run is drawn with the graph it started with (its
 spec is in the run's input) and the output is the same in every process: children are drawn in
-declaration order, never in set or hash order. A run's overlay is read from Temporal's event
-history (``client.history``), in a thread with its own event loop and client, because ``show()``
-is synchronous and is called from inside running event loops.
+declaration order, never in set or hash order. Drawing is pure: a run's overlay is drawn from the
+``RunTrace`` it is handed; ``Flow.show`` has the client read it from Temporal's history.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .spec import ConditionSpec, FlowSpec, ParallelSpec, RouterSpec, StepSpec
 
 if TYPE_CHECKING:
-    from ._trace import RunTrace
+    from .run_trace import RunTrace
 
-__all__ = ["display_name", "render_spec", "show", "FORMATS"]
+__all__ = ["FORMATS", "check_format", "display_name", "render_spec", "render_trace", "show"]
 
 FORMATS = ("text", "mermaid")
 END = "END"
@@ -46,7 +44,7 @@ def display_name(step: Any) -> str:
     return _DISPLAY.get(step.kind, step.kind)
 
 
-def _check_format(format: str) -> None:
+def check_format(format: str) -> None:
     if format not in FORMATS:
         raise ValueError(f"Unsupported format: {format!r}. Use one of {list(FORMATS)!r}.")
 
@@ -175,7 +173,7 @@ def mermaid_graph(spec: FlowSpec, extra_labels: dict[str, str] | None = None) ->
 # Entry points ---------------------------------------------------------------------------------
 def render_spec(spec: FlowSpec, format: str = "mermaid") -> str:
     """The structure of a flow, from its spec alone."""
-    _check_format(format)
+    check_format(format)
     if format == "text":
         return "\n".join(_text(spec))
     return "\n".join(mermaid_graph(spec).lines)
@@ -183,9 +181,9 @@ def render_spec(spec: FlowSpec, format: str = "mermaid") -> str:
 
 def render_trace(trace: "RunTrace", format: str = "mermaid", spec: FlowSpec | None = None) -> str:
     """A run drawn over the graph it started with (``trace.spec``; ``spec`` if the run has none)."""
-    from ._show_run import render_run_text, render_run_mermaid
+    from .rendering_run import render_run_text, render_run_mermaid
 
-    _check_format(format)
+    check_format(format)
     graph = trace.spec or spec
     if graph is None:
         raise ValueError(f"Run {trace.run_id!r} carries no flow spec and none was given to draw it with.")
@@ -194,43 +192,15 @@ def render_trace(trace: "RunTrace", format: str = "mermaid", spec: FlowSpec | No
     return render_run_mermaid(graph, trace)
 
 
-def show(flow: Any, format: str = "mermaid", include_history: bool = False,
-         run_id: str | None = None) -> str:
-    """Structure, or with ``include_history``/``run_id`` a run read from Temporal's history."""
-    _check_format(format)
-    target = run_id or (flow.last_run_id if include_history else None)
-    if target is None:
-        out = render_spec(flow.spec, format)
+def show(spec: FlowSpec, format: str = "mermaid", include_history: bool = False,
+         trace: "RunTrace | None" = None) -> str:
+    """What ``flow.show()`` prints: the graph, or with ``trace`` that run drawn over it (the graph it
+    started with; ``spec`` when the run carries none). Pure: the caller fetches the trace."""
+    check_format(format)
+    if trace is None:
+        out = render_spec(spec, format)
         if include_history:
             note = "(no run of this Flow object yet: run it first, or pass run_id=...)"
             out += f"\n\nExecution History:\n{RULE}\n{note}" if format == "text" else f"\n    %% {note}"
         return out
-    trace = load_run_sync(target)
-    return render_trace(trace, format, spec=flow.spec)
-
-
-def load_run_sync(run_id: str) -> "RunTrace":
-    """Read a run's history from a plain function, even one called inside a running event loop:
-    a separate thread with its own loop and its own client does the fetching."""
-    box: dict[str, Any] = {}
-
-    def work() -> None:
-        import asyncio
-
-        async def fetch() -> "RunTrace":
-            from client.connect import connect
-            from client.history.trace import load_trace
-
-            return await load_trace(await connect(fresh=True), run_id)
-
-        try:
-            box["trace"] = asyncio.run(fetch())
-        except BaseException as exc:  # re-raised in the caller's thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=work, name=f"refinire-show:{run_id}", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["trace"]
+    return render_trace(trace, format, spec=spec)

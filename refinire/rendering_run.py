@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ._show import RULE, display_name, mermaid_graph
-from ._trace import RunTrace, StepRun
+from .rendering import RULE, display_name, mermaid_graph
+from .run_trace import RunTrace, StepRun
 from .spec import FlowSpec
 
 CLASS_DEFS = (

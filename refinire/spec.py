@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Union
 from pydantic import ConfigDict, Field
 from pydantic_core import to_json
 
-from ._wire import WireModel
+from .wire import WireModel
 
 END = "_FLOW_END_"
 """A routing target that ends the flow (``Flow.END``)."""

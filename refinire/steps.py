@@ -11,7 +11,7 @@ import inspect
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Sequence
 
-from ._call import apply_output, call_kind, invoke
+from .calls import apply_output, call_kind, invoke
 from .context import Context
 from .errors import FlowDefinitionError
 from .spec import (

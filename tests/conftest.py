@@ -57,6 +57,6 @@ def temporal_env(temporal_server, tmp_path_factory):
 
 @pytest.fixture
 async def client(temporal_env):
-    from client.connect import connect
+    from client.connection.connect import connect
 
     return await connect()

@@ -24,7 +24,7 @@ CRASH_FLOW = Flow(
 
 async def test_killed_worker_resumes_without_repeating_the_first_generation(llm, client, tmp_path):
     from openai_server import Reply
-    from worker import build_worker
+    from client.serving.worker import build_worker
 
     hold = threading.Event()
     llm.script("gen one", {"score": 30, "feedback": "needs more"},

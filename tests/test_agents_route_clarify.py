@@ -94,8 +94,8 @@ async def test_clarify_clear_and_unclear(llm):
 
 
 async def test_clarify_waits_for_an_answer_and_rejects_bad_ones(llm, client):
-    from client.handle import AnswerRejected
-    from worker import build_worker
+    from client.running.handle import AnswerRejected
+    from client.serving.worker import build_worker
 
     llm.script({"score": 30, "clarification_question": "Which language?", "reason": "vague"},
                {"score": 90, "clarification_question": "", "reason": "ok"})
@@ -128,10 +128,10 @@ async def replays(history) -> None:
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Replayer
 
-    from worker import _RUNNER
+    from client.serving.worker import SANDBOX_RUNNER
     from workflows.flow_workflow import FlowWorkflow
 
-    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER,
+    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=SANDBOX_RUNNER,
                         data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from client import cli
+from client.operations import cli
 from flows import ops
 
 FLOW = "flows.ops:pipeline"
@@ -245,9 +245,9 @@ async def test_rerun_and_replay_of_local_activity_steps(log, capsys):
 
 
 async def test_runs_shows_the_step_a_running_run_is_in(client, tmp_path, monkeypatch, capsys):
-    from client.runner import start_run
+    from client.running.start import start_run
     from flows import durable
-    from worker import build_worker
+    from client.serving.worker import build_worker
 
     monkeypatch.setenv("REFINIRE_TEST_LEDGER", str(tmp_path / "ledger"))
     flow = durable.crash_flow

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from client import cli
+from client.operations import cli
 from refinire import enable_console_tracing, get_global_registry
 from refinire.observability import disable_console_tracing
 

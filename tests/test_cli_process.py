@@ -11,7 +11,8 @@ import uuid
 from pathlib import Path
 
 import procs
-from client import cli, embedded
+from client.operations import cli
+from client.connection import embedded
 from workflows.io import FlowResult
 
 

@@ -59,7 +59,7 @@ def test_ui_and_worker_point_at_the_server(config):
 
 
 def test_setup_registers_our_search_attributes(config):
-    from client.embedded import SEARCH_ATTRIBUTES
+    from client.connection.embedded import SEARCH_ATTRIBUTES
 
     command = " ".join(config["services"]["temporal-setup"]["command"])
     assert "search-attribute create" in command

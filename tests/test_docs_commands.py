@@ -28,9 +28,9 @@ from typing import Any, Callable
 import pytest
 
 import procs
-from client import embedded
-from client.cli import exit_codes_help
-from client.handle import RunHandle
+from client.connection import embedded
+from client.operations.cli import exit_codes_help
+from client.running.handle import RunHandle
 
 REFINIRE_FLOW = str(Path(sys.executable).parent / "refinire-flow")
 DOCS = [procs.ROOT / "README.md", *sorted((procs.ROOT / "docs").glob("*.md"))]

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import procs
-from client import embedded
+from client.connection import embedded
 
 SCRIPT = """
 import asyncio

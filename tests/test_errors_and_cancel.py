@@ -16,8 +16,8 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from client.history.trace import load_trace
-from client.runner import start_run, wait_result
-from client.runs import list_runs
+from client.running.start import start_run, wait_result
+from client.history.listing import list_runs
 from refinire import (
     Flow,
     FlowCancelled,
@@ -28,7 +28,7 @@ from refinire import (
     StepError,
 )
 from refinire.errors import rebuild_exception
-from worker import build_worker
+from client.serving.worker import build_worker
 
 ONCE = RetrySpec(max_attempts=1)
 
@@ -198,7 +198,7 @@ async def test_flow_run_raises_flow_cancelled_when_the_run_is_cancelled(client):
 
 
 async def test_cancel_with_no_worker_says_the_run_ends_when_one_runs(client, capsys):
-    from client import cli
+    from client.operations import cli
 
     flow = Flow(steps=[FunctionStep("idle", lambda d, c: d)], name="cancel_no_worker")
     run_id = _rid("cancel-none")

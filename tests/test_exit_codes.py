@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 import procs
-from client import embedded
-from client.cli import exit_codes_help
-from client.commands import EXIT_CODES
-from client.handle import RunHandle
+from client.connection import embedded
+from client.operations.cli import exit_codes_help
+from client.operations.commands import EXIT_CODES
+from client.running.handle import RunHandle
 
 REFINIRE_FLOW = str(Path(sys.executable).parent / "refinire-flow")
 

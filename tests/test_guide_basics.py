@@ -56,7 +56,7 @@ async def test_2_2_parallel_runs_branches_concurrently(capsys):
     assert "Execution time: " in out
     result = await ns["parallel_flow"].run("Python is a programming language suitable for machine learning")
     # Concurrent, read from the history: every branch started before any of them finished.
-    from client.connect import connect
+    from client.connection.connect import connect
     from client.history.trace import load_trace
 
     trace = await load_trace(await connect(), result.run_id)

@@ -95,7 +95,7 @@ def test_a_script_flow_has_the_name_the_cli_and_the_worker_give_it(tmp_path):
     by_cli = _run(["refinire-flow", "run", "myjob:plain", "x"], tmp_path)
     assert by_cli.returncode == 0, by_cli.stderr
     assert by_cli.stdout.splitlines()[-1] == "x! ok"
-    from worker import flows_in_modules
+    from client.serving.worker import flows_in_modules
 
     sys.path.insert(0, str(tmp_path))
     try:
@@ -110,7 +110,7 @@ def test_a_script_flow_has_the_name_the_cli_and_the_worker_give_it(tmp_path):
 async def test_a_run_started_under_an_earlier_name_is_finished_when_attached_to(client):
     """Unnamed flows were ``<variable>-<hash>`` before 0.2.0: a script restarted with the new
     version attaches to its run by id and serves the run's own task queue."""
-    from client.runner import start_run
+    from client.running.start import start_run
     from refinire import Flow, FunctionStep
 
     flow = Flow(steps=[FunctionStep("shout", lambda d, c: d.upper())], name="hint_renamed_flow")

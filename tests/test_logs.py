@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import procs
-from client.runner import start_run
-from client.modules import load_flow
+from client.running.start import start_run
+from client.serving.modules import load_flow
 from refinire import FlowExecutionError
 
 

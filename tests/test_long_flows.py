@@ -17,15 +17,15 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.worker import Replayer
 
 import procs
-from client import cli
+from client.operations import cli
 from client.history.chain import fetch_chain
-from client.codec import data_converter
+from client.connection.codec import data_converter
 from client.history.trace import load_trace
-from client.runner import start_run
+from client.running.start import start_run
 from flows import long
 from refinire import ConditionStep, Flow, FlowExecutionError, FunctionStep
 from workflows.flow_workflow import FlowWorkflow
-from worker import _RUNNER, build_worker
+from client.serving.worker import SANDBOX_RUNNER, build_worker
 
 
 def rid(prefix: str) -> str:
@@ -65,7 +65,7 @@ async def test_a_thousand_iteration_loop_crosses_continuations_and_reads_as_one_
 
     assert await cli.amain(["replay", run_id, "--module", "flows.long"]) == 0
     assert "1 of 1 runs replay with the current code" in capsys.readouterr().out
-    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER, data_converter=data_converter())
+    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=SANDBOX_RUNNER, data_converter=data_converter())
     for history in chain:  # and Temporal's own Replayer agrees, run by run
         await replayer.replay_workflow(history)
 
@@ -224,7 +224,7 @@ async def test_runs_lists_a_long_run_once(client, capsys):
     capsys.readouterr()
     assert await cli.amain(["runs", "--flow", long.long_loop.durable_name, "--limit", "1000"]) == 0
     assert capsys.readouterr().out.count(result.run_id) == 1
-    from client.runs import list_runs
+    from client.history.listing import list_runs
 
     rows = [r for r in await list_runs(client, flow=long.long_loop.durable_name, limit=1000)
             if r.run_id == result.run_id]

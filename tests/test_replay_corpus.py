@@ -21,10 +21,10 @@ from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
-from client.codec import ENCODING, EncryptionCodec, data_converter, parse_key
+from client.connection.codec import ENCODING, EncryptionCodec, data_converter, parse_key
 from flows import corpus
 from workflows.flow_workflow import FlowWorkflow
-from worker import _RUNNER
+from client.serving.worker import SANDBOX_RUNNER
 
 HISTORIES = Path(__file__).parent / "histories"
 FILES = sorted(HISTORIES.glob("**/*.json"))
@@ -87,7 +87,7 @@ def _converter(path: Path) -> DataConverter:
 
 
 def _replayer(converter: DataConverter) -> Replayer:
-    return Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER, data_converter=converter)
+    return Replayer(workflows=[FlowWorkflow], workflow_runner=SANDBOX_RUNNER, data_converter=converter)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -217,12 +217,12 @@ async def test_the_gate_catches_a_value_that_comes_back_with_another_type(monkey
 async def test_the_gate_catches_an_error_handler_given_a_stand_in(monkeypatch):
     """handler_class's handler routes on the user's own exception class: hide the class (the handler
     gets a StepError stand-in) and it routes to ``unexpected``, so the history no longer replays."""
-    from refinire import _loaded
+    from refinire import loaded
 
     path = HISTORIES / "0.3.0" / "handler_class.json"
     replayer = _replayer(_converter(path))
     assert (await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)).replay_failure is None
-    monkeypatch.setattr(_loaded, "_MODULES", {k: v for k, v in sys.modules.items() if k != corpus.__name__})
+    monkeypatch.setattr(loaded, "_MODULES", {k: v for k, v in sys.modules.items() if k != corpus.__name__})
     result = await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)
     assert result.replay_failure is not None and "Nondeterminism" in str(result.replay_failure)
     assert "unexpected" in str(result.replay_failure)

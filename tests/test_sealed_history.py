@@ -14,7 +14,7 @@ from pathlib import Path
 from temporalio.api.history.v1 import History
 
 import procs
-from client.codec import ENCODING, KEY_ENV
+from client.connection.codec import ENCODING, KEY_ENV
 
 FLOW = "flows.ops:pipeline"
 

@@ -22,7 +22,7 @@ from refinire import (
     Step,
     UserInputStep,
 )
-from refinire._show import render_spec
+from refinire.rendering import render_spec
 from refinire.spec import RetrySpec
 
 ROOT = Path(__file__).resolve().parent.parent

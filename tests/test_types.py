@@ -157,7 +157,7 @@ def test_every_supported_type_round_trips_through_plain_json():
 
 def test_plain_json_stays_as_it_is_readable_in_the_ui_and_decodes_as_before():
     plain = {"name": "x", "n": [1, 2.5, None, True], "nested": {"when": "2026-05-01T00:00:00"}}
-    assert encode(plain) == plain  # untagged: what runs recorded before this encoding hold
+    assert encode(plain) == plain  # untagged: what runs steps before this encoding hold
     assert decode(plain) == plain and decode(json.loads(json.dumps(plain))) == plain
     tagged = json.loads(to_json(encode({"when": datetime(2026, 5, 1, tzinfo=timezone.utc), 7: b"\xff"})))
     assert tagged == {"$type": "dict", "v": [
@@ -267,7 +267,7 @@ def _typed_flow() -> Flow:
 
 
 async def test_every_type_reaches_the_next_step_the_error_handler_the_result_and_show(client):
-    from client.history import recorded
+    from client.history import steps
     from client.history.reader import read_run
     from client.history.trace import load_trace
 
@@ -287,10 +287,10 @@ async def test_every_type_reaches_the_next_step_the_error_handler_the_result_and
     assert mismatches(trace.output, samples()) == []
 
     record = await read_run(client, result.run_id)  # what rerun starts from
-    before_finish = recorded.context_before(record, "finish")
+    before_finish = steps.context_before(record, "finish")
     assert mismatches(before_finish.shared_state["v"], samples()) == []
     assert before_finish.shared_state[7] == "seven"
-    assert mismatches(recorded.context_before(record, "check").result, samples()) == []
+    assert mismatches(steps.context_before(record, "check").result, samples()) == []
 
 
 async def test_payloads_stay_readable_tagged_json_in_the_history(client):
@@ -309,14 +309,14 @@ async def test_payloads_stay_readable_tagged_json_in_the_history(client):
 
 
 async def test_a_run_with_typed_values_replays_with_the_current_code(client):
-    from client.codec import data_converter
+    from client.connection.codec import data_converter
     from workflows.flow_workflow import FlowWorkflow
-    from worker import _RUNNER
+    from client.serving.worker import SANDBOX_RUNNER
 
     flow = _typed_flow()
     result = await flow.run(datetime(2026, 5, 1, tzinfo=ZoneInfo("Asia/Tokyo")))
     history = await client.get_workflow_handle(result.run_id).fetch_history()
-    replay = await Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER,
+    replay = await Replayer(workflows=[FlowWorkflow], workflow_runner=SANDBOX_RUNNER,
                             data_converter=data_converter()).replay_workflow(history, raise_on_replay_failure=False)
     assert replay.replay_failure is None
 

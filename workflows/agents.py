@@ -18,7 +18,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from refinire.agents import _hooks
+    from refinire.agents import hooks
     from refinire.context import Context, Message
     from refinire.errors import rebuild_exception
     from refinire.spec import (
@@ -90,15 +90,15 @@ class Caller:
 def _hooks_in_workflow(spec: FlowSpec, hook: str, name: str, ctx: Context,
                        failure: StepFailed | None = None) -> None:
     """The flow's ``flow.add_hook`` hooks for an agent step, by the worker running the workflow,
-    never on replay; they get a copy of the context and cannot change the run (``_hooks``)."""
-    if workflow.unsafe.is_replaying() or not _hooks.has_hooks(spec.name, hook):
+    never on replay; they get a copy of the context and cannot change the run (``hooks``)."""
+    if workflow.unsafe.is_replaying() or not hooks.has_hooks(spec.name, hook):
         return
     error = None
     if failure is not None:
         f = failure
         error = lambda: rebuild_exception(f.facts, f.cause_type, f.cause_message)  # noqa: E731
     with workflow.unsafe.sandbox_unrestricted():
-        _hooks.observe(spec.name, hook, name, ctx, error)
+        hooks.observe(spec.name, hook, name, ctx, error)
 
 
 IN_WORKFLOW = Caller(activity=call_activity, decide=record_decision, observe=_hooks_in_workflow)

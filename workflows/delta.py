@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_core import to_json
 
-from refinire._wire import WireModel
+from refinire.wire import WireModel
 from refinire.context import Context, Message
 
 from .values import decode, encode, fingerprint

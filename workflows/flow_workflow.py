@@ -15,7 +15,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from refinire import _registry
+    from refinire import registry
     from refinire.context import Context
     from refinire.errors import rebuild_exception
     from refinire.spec import (
@@ -254,9 +254,9 @@ class FlowWorkflow:
 
     # Conditions and routes run here, from the context ---------------------------------
     def _decide(self, spec: FlowSpec, step: ConditionSpec, ctx: Context) -> str:
-        condition = getattr(_registry.live_step(spec.name, step.key), "condition", None)
+        condition = getattr(registry.live_step(spec.name, step.key), "condition", None)
         if condition is None:
-            raise _fail(_registry.not_in_code(spec.name, step.key, "condition for step"),
+            raise _fail(registry.not_in_code(spec.name, step.key, "condition for step"),
                          "StepNotInCode", step=step.key)
         try:
             value = condition(ctx)
@@ -292,7 +292,7 @@ class FlowWorkflow:
 
     def _on_failure(self, spec: FlowSpec, step: StepSpec, ctx: Context,
                     failure: StepFailed) -> tuple[Context, str | None]:
-        flow = _registry.get(spec.name)
+        flow = registry.get(spec.name)
         handler = flow.error_handler if (flow and spec.has_error_handler) else None
         where = f"{step.key}/{failure.branch}" if failure.branch else step.key
         if handler is not None:
@@ -349,7 +349,7 @@ class FlowWorkflow:
 
         results = await asyncio.gather(*(branch(b) for b in block.branches), return_exceptions=True)
         ctx = merge_branches(ctx, block, results, fork, strict=self._format >= 2,
-                             flow=_registry.get(spec.name))
+                             flow=registry.get(spec.name))
         if self._format >= 2:
             what = "the context after the block merged its branches' outputs"
             check_payload(self._step_input(spec, block.key, None, ctx, what), spec.name, block.key, what)

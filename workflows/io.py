@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from refinire._wire import WireModel
+from refinire.wire import WireModel
 from refinire.context import Context
 from refinire.spec import FlowSpec
 

@@ -49,7 +49,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic_core import to_json, to_jsonable_python
 from temporalio.exceptions import ApplicationError
 
-from refinire._loaded import find_loaded
+from refinire.loaded import find_loaded
 
 __all__ = ["TAG", "NotEncodable", "Opaque", "decode", "encode", "fingerprint", "type_name"]
 

@@ -31,7 +31,7 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
-from refinire._wire import WIRE
+from refinire.wire import WIRE
 
 __all__ = ["ENCODING", "KEY_ENV", "EncryptionCodec", "codec_from_env", "data_converter"]
 

@@ -16,7 +16,8 @@ from temporalio.client import Client
 
 from refinire.errors import FlowExecutionError
 
-from . import embedded, exit_guard
+from . import embedded
+from . import exit_guard
 
 _CLIENTS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Client]" = weakref.WeakKeyDictionary()
 _SA_READY: dict[int, bool] = {}

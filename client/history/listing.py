@@ -141,6 +141,13 @@ async def list_runs(client: Client, flow: str | None = None, status: str | None 
             if r.status == "running" and not r.step else r for r in rows]
 
 
+async def find_run(client: Client, run_id: str) -> RunRow | None:
+    """The row of one run, by its id (the newest Temporal run of its chain); ``None`` if unknown."""
+    async for execution in client.list_workflows(f"WorkflowId = {_quote(run_id)}", limit=1):
+        return to_row(execution, await run_agents(execution))
+    return None
+
+
 async def current_step(client: Client, run_id: str) -> str | None:
     """A running run's step from its pending activity (id ``<key>#<visit>...``): runs mark
     FlowStep only where they settle, to keep visibility writes off the per-step path."""
@@ -176,5 +183,5 @@ def format_table(rows: list[RunRow]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["RunRow", "STATUSES", "build_query", "format_table", "iter_runs",
+__all__ = ["RunRow", "STATUSES", "build_query", "find_run", "format_table", "iter_runs",
            "list_runs", "run_agents", "to_row"]

@@ -8,18 +8,22 @@ activity ids and the ``FlowStep`` upserts older runs made, and branch decisions 
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 from temporalio.client import Client
 
-from refinire._show import render_trace
-from refinire._trace import ActivityTrace, Decision, RunTrace
+from client.connection.connect import connect
+
+from refinire.rendering import render_trace
+from refinire.run_trace import ActivityTrace, Decision, RunTrace
 from workflows.values import decode as decode_value
 
 from .reader import ActivityRecord, RunRecord, failure_text, read_run
 from .visits import assemble
 
-__all__ = ["ledgers", "load_trace", "render_run", "trace_of"]
+__all__ = ["ledgers", "load_trace", "load_trace_sync", "render_run", "trace_of"]
 
 
 async def load_trace(client: Client, run_id: str) -> RunTrace:
@@ -32,6 +36,28 @@ async def load_trace(client: Client, run_id: str) -> RunTrace:
     if trace.status == "Running":
         await _add_pending(client, trace)
     return trace
+
+
+def load_trace_sync(run_id: str) -> RunTrace:
+    """``load_trace`` from a plain function, even one called inside a running event loop
+    (``flow.show()`` is synchronous): a thread with its own loop and its own client reads it."""
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        async def fetch() -> RunTrace:
+            return await load_trace(await connect(fresh=True), run_id)
+
+        try:
+            box["trace"] = asyncio.run(fetch())
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=work, name=f"refinire-show:{run_id}", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["trace"]
 
 
 def trace_of(rec: RunRecord) -> RunTrace:

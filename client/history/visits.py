@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from refinire._show import display_name
-from refinire._trace import ActivityTrace, Decision, RunTrace, StepRun
+from refinire.rendering import display_name
+from refinire.run_trace import ActivityTrace, Decision, RunTrace, StepRun
 from refinire.spec import FlowSpec
 from workflows.formats import NOT_STEPS, parse_activity_id
 

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from refinire.errors import FlowDefinitionError, FlowExecutionError
 
-from . import codec_server, exit_guard
+from client.connection import codec_server, exit_guard
 from .commands import (
     EXIT_CODES,
     EXIT_FAILED,
@@ -55,9 +55,9 @@ class _Parser(argparse.ArgumentParser):
 
 # Parser ----------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    import worker
+    from client.serving import worker
 
-    from .runs import STATUSES
+    from client.history.listing import STATUSES
 
     p = _Parser(prog="refinire-flow", description=__doc__.splitlines()[0], epilog=exit_codes_help(),
                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_codec_server(args: argparse.Namespace) -> int:
-    from .codec import KEY_ENV, codec_from_env
+    from client.connection.codec import KEY_ENV, codec_from_env
 
     if codec_from_env() is None:
         raise UsageError(f"{KEY_ENV} is not set: the codec server needs the payload key to decrypt. "

@@ -99,7 +99,7 @@ def parse_input(text: str | None) -> Any:
 
 async def _client():
     """A connected client, or exit 3 naming the address and the fix."""
-    from .connect import connect
+    from client.connection.connect import connect
 
     try:
         return await connect()
@@ -129,7 +129,7 @@ def _loading(what: str, load: Any, *args: Any) -> Any:
 
 
 def _load_flow(ref: str):
-    from .modules import load_flow
+    from client.serving.modules import load_flow
 
     return _loading(ref, load_flow, ref)
 
@@ -158,11 +158,11 @@ def _closed(desc: Any) -> str | None:
 
 # Commands --------------------------------------------------------------------------------------
 def cmd_server(args: argparse.Namespace) -> int:
-    from . import embedded
+    from client.connection import embedded
 
     where = f"127.0.0.1:{args.port}"
     if not embedded.port_free(args.port):
-        from . import exit_guard
+        from client.connection import exit_guard
 
         exit_guard.install()  # the probe below starts the SDK's runtime (sdk-python issue 300)
         if embedded.is_temporal(args.port):
@@ -187,9 +187,9 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    import worker
+    from client.serving import worker
 
-    from .modules import import_flows
+    from client.serving.modules import import_flows
 
     modules = worker.prepare(args)
     _loading(f"the modules {modules!r}", import_flows, modules)
@@ -203,7 +203,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
-    from .runner import start_or_attach
+    from client.running.start import start_or_attach
 
     flow = _load_flow(args.flow)
     data = parse_input(args.input)
@@ -228,7 +228,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def cmd_runs(args: argparse.Namespace) -> int:
-    from .runs import format_table, list_runs
+    from client.history.listing import format_table, list_runs
 
     limit = None if args.all else args.limit
     rows = await list_runs(await _client(), flow=args.flow, status=args.status,
@@ -242,14 +242,14 @@ async def cmd_runs(args: argparse.Namespace) -> int:
 
 
 async def cmd_show(args: argparse.Namespace) -> int:
-    from .modules import FLOW_REF
+    from client.serving.modules import FLOW_REF
 
     if FLOW_REF.match(args.target):
-        from refinire._show import show
+        from refinire.rendering import render_spec
 
-        _out(show(_load_flow(args.target), format=args.format))
+        _out(render_spec(_load_flow(args.target).spec, args.format))
         return EXIT_OK
-    from .history.trace import render_run
+    from client.history.trace import render_run
 
     client = await _client()
     await _describe(client, args.target)
@@ -278,11 +278,11 @@ async def cmd_replay(args: argparse.Namespace) -> int:
 
 
 async def cmd_rerun(args: argparse.Namespace) -> int:
-    from .host import hosting
-    from .modules import flow_by_name
-    from .history.reader import read_run
-    from .rerun import plan, start_rerun
-    from .runner import wait_result
+    from client.running.hosting import hosting
+    from client.serving.modules import flow_by_name
+    from client.history.reader import read_run
+    from client.running.rerun import plan, start_rerun
+    from client.running.start import wait_result
 
     client = await _client()
     await _describe(client, args.run_id)
@@ -313,7 +313,7 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
 
 
 async def cmd_answer(args: argparse.Namespace) -> int:
-    from .handle import AnswerRejected, RunHandle
+    from client.running.handle import AnswerRejected, RunHandle
 
     client = await _client()
     ended = _closed(await _describe(client, args.run_id))
@@ -366,7 +366,7 @@ async def _polled(client: Any, queue: str) -> bool:
 
 
 def cmd_search_attributes(args: argparse.Namespace) -> int:
-    from .embedded import SEARCH_ATTRIBUTES
+    from client.connection.embedded import SEARCH_ATTRIBUTES
 
     for name in SEARCH_ATTRIBUTES:
         _out(f"temporal operator search-attribute create --namespace {args.namespace} "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio.service import RPCError
 
-from .connect import connect
+from client.connection.connect import connect
 
 
 async def cancel_run(run_id: str) -> bool:

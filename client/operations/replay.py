@@ -15,8 +15,9 @@ The first of these, in history order, names the incompatible step.
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from temporalio import workflow
 from temporalio.client import Client, WorkflowHistory
@@ -27,11 +28,11 @@ from refinire.spec import ConditionSpec, FlowSpec, ParallelSpec
 from refinire.steps import ConditionStep
 from workflows.flow_workflow import FlowWorkflow
 
-from .history.chain import fetch_chain
-from .history.reader import RunRecord, read_events
-from .history.recorded import step_events
-from .modules import flow_by_name
-from .runs import iter_runs
+from client.history.chain import fetch_chain
+from client.history.reader import RunRecord, read_events
+from client.history.steps import step_events
+from client.serving.modules import flow_by_name
+from client.history.listing import iter_runs
 
 
 @dataclass
@@ -63,22 +64,22 @@ def _label(spec: ConditionSpec | None, value: Any) -> str:
 @contextlib.contextmanager
 def recording(flows: Iterable[Flow]) -> Iterator[None]:
     """Wrap the flows' conditions and error handlers to note what they decide while replaying."""
-    undo: list[tuple[Any, str, Any]] = []
+    undo: list[Callable[[], None]] = []
     try:
         for flow in flows:
             spec = flow.spec
             for key, step_spec in spec.steps.items():
                 step = flow.step_object(key)
                 if isinstance(step, ConditionStep) and isinstance(step_spec, ConditionSpec):
-                    undo.append((step, "condition", step.condition))
+                    undo.append(functools.partial(setattr, step, "condition", step.condition))
                     step.condition = _condition_recorder(key, step_spec, step.condition)
             if flow.error_handler is not None:
-                undo.append((flow, "_error_handler", flow.error_handler))
-                flow._error_handler = _handler_recorder(flow.error_handler)
+                undo.append(functools.partial(flow.set_error_handler, flow.error_handler))
+                flow.set_error_handler(_handler_recorder(flow.error_handler))
         yield
     finally:
-        for obj, attr, original in reversed(undo):
-            setattr(obj, attr, original)
+        for restore in reversed(undo):
+            restore()
 
 
 def _condition_recorder(key: str, spec: ConditionSpec, condition: Any) -> Any:
@@ -151,17 +152,17 @@ def compare_decisions(record: RunRecord) -> tuple[int, str, str] | None:
 
 
 def _replayer() -> Replayer:
-    from worker import _RUNNER
+    from client.serving.worker import SANDBOX_RUNNER
 
-    from .codec import data_converter
+    from client.connection.codec import data_converter
 
-    return Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER,
+    return Replayer(workflows=[FlowWorkflow], workflow_runner=SANDBOX_RUNNER,
                     data_converter=data_converter())
 
 
 async def replay_history(history: WorkflowHistory, modules: Iterable[str] = (),
                          replayer: Replayer | None = None) -> Verdict:
-    from .codec import data_converter
+    from client.connection.codec import data_converter
 
     record = await read_events(data_converter(), history.workflow_id, [history.events])
     name = record.flow_name or "?"

@@ -16,11 +16,16 @@ from typing import Any, Callable
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from refinire._result import RunResult
+from refinire.result import RunResult
 from refinire.context import Context
 from refinire.flow import Flow
 from workflows.io import FlowResult
 from workflows.waits import Answer, AnswerAccepted, PendingQuestion
+
+from client.connection.connect import connect, ui_url
+
+from .hosting import hosting
+from .start import final_context, start_or_attach, wait_result, whole_run_ledgers
 
 
 class AnswerRejected(ValueError):
@@ -69,14 +74,9 @@ class RunHandle:
 
     async def result(self) -> RunResult:
         """What ``flow.run`` would have returned."""
-        from .runner import wait_result
-
         return self.to_result(await wait_result(self.handle, self.flow.durable_name))
 
     def to_result(self, outcome: FlowResult) -> RunResult:
-        from .connect import ui_url
-        from .runner import final_context, whole_run_ledgers
-
         final = final_context(outcome, self.flow.spec)
         if self._ctx is not None:
             for field in type(self._ctx).model_fields:
@@ -116,10 +116,6 @@ async def run_loop(flow: Flow, data: Any = None, ctx: Context | None = None, *,
                    run_id: str | None = None, ask: Callable[[str], Any] | None = None,
                    poll: float = 0.2) -> RunResult:
     """Run to the end; each question is answered with fed text, else ``ask(question)`` if given."""
-    from .connect import connect
-    from .host import hosting
-    from .runner import start_or_attach, wait_result
-
     state = _state(flow)
     client = await connect()
     name = flow.register()
@@ -147,3 +143,12 @@ async def run_loop(flow: Flow, data: Any = None, ctx: Context | None = None, *,
             if not waiter.done():
                 waiter.cancel()
     return handle.to_result(outcome)
+
+
+async def start_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
+                     run_id: str | None = None) -> RunHandle:
+    """Start a run to be executed by a worker elsewhere (``python worker.py ...``)."""
+    client = await connect()
+    handle = await start_or_attach(client, flow.durable_name, flow, data, ctx, run_id)
+    flow.last_run_id = handle.id
+    return RunHandle(handle, flow, client, ctx)

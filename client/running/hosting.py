@@ -17,7 +17,7 @@ from temporalio.worker import Worker
 
 from refinire.flow import Flow
 
-from .logs import one_line_failures
+from client.serving.logs import one_line_failures
 
 
 
@@ -37,7 +37,7 @@ _HOSTED: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Hosted
 @contextlib.asynccontextmanager
 async def hosting(client: Client, flow: Flow) -> AsyncIterator[asyncio.Task]:
     """Yield the worker's task: a run waits on its result and on this task, whichever ends first."""
-    from worker import build_worker
+    from client.serving.worker import build_worker
 
     # A script's in-process worker: a failed attempt is one line; the run's FlowExecutionError
     # carries the cause if it fails for good.

@@ -16,9 +16,9 @@ from refinire.context import Context
 from refinire.errors import FlowExecutionError
 from refinire.flow import Flow
 
-from .history.reader import RunRecord, read_run
-from .history.recorded import context_before
-from .runner import new_run_id, start_run
+from client.history.reader import RunRecord, read_run
+from client.history.steps import context_before
+from .start import new_run_id, start_run
 from workflows.formats import RERUN_FROM_MEMO, RERUN_OF_MEMO, rerun_summary
 
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import (
@@ -18,7 +18,8 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, TerminatedError, CancelledError
 from temporalio.service import RPCError
 
-from refinire._result import RunResult
+from refinire.rendering import render_spec
+from refinire.result import RunResult
 from refinire.context import Context
 from refinire.errors import FlowCancelled, FlowExecutionError, rebuild_exception
 from refinire.flow import Flow
@@ -28,11 +29,9 @@ from workflows.io import FORMAT, TASK_QUEUE_PREFIX, WORKFLOW_NAME, FlowResult, F
 from workflows.values import SUPPORTED, NotEncodable, encode
 from workflows.formats import AGENTS_MEMO, FLOW_NAME, FLOW_STATUS, RUN_STARTED_MEMO, agent_names, run_summary
 
-from .connect import connect, search_attributes_ready, ui_url
-from .host import hosting
-
-if TYPE_CHECKING:
-    from .handle import RunHandle
+from client.connection.connect import connect, search_attributes_ready, ui_url
+from client.history.trace import ledgers, load_trace_sync
+from .hosting import hosting
 
 
 def new_run_id(flow_name: str) -> str:
@@ -54,9 +53,7 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
     details = None
     if spec_flow is not None:
         try:
-            from refinire._show import show
-
-            details = "```mermaid\n" + show(spec_flow, format="mermaid") + "\n```"
+            details = "```mermaid\n" + render_spec(spec_flow.spec, "mermaid") + "\n```"
         except Exception:
             details = None
     try:
@@ -171,7 +168,7 @@ async def _serving_earlier_name(client: Client, flow: Flow, handle: WorkflowHand
     if queue == task_queue_for(name) or not queue.startswith(TASK_QUEUE_PREFIX):
         yield
         return
-    from worker import build_worker
+    from client.serving.worker import build_worker
 
     worker = build_worker(client, flow, as_name=queue.removeprefix(TASK_QUEUE_PREFIX))
     task = asyncio.create_task(worker.run())
@@ -186,11 +183,7 @@ async def _serving_earlier_name(client: Client, flow: Flow, handle: WorkflowHand
 def whole_run_ledgers(run_id: str) -> Callable[[], tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
     """Reads a long run's whole ``span_history`` and ``usage`` from its chain, when asked."""
     def rebuild() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        from refinire._show import load_run_sync
-
-        from .history.trace import ledgers
-
-        return ledgers(load_run_sync(run_id))
+        return ledgers(load_trace_sync(run_id))
 
     return rebuild
 
@@ -226,14 +219,3 @@ async def run_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
                        rebuild=whole_run_ledgers(handle.id) if outcome.continuation else None)
     flow.last_result = result
     return result
-
-
-async def start_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
-                     run_id: str | None = None) -> "RunHandle":
-    """Start a run to be executed by a worker elsewhere (``python worker.py ...``)."""
-    from .handle import RunHandle
-
-    client = await connect()
-    handle = await start_or_attach(client, flow.durable_name, flow, data, ctx, run_id)
-    flow.last_run_id = handle.id
-    return RunHandle(handle, flow, client, ctx)

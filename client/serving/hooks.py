@@ -17,7 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
-from refinire import _registry
+from refinire import registry
 from workflows.formats import RUN_STEP_ACTIVITY
 
 STEP_ACTIVITY = RUN_STEP_ACTIVITY
@@ -25,7 +25,7 @@ STEP_ACTIVITY = RUN_STEP_ACTIVITY
 
 def _target(arg: Any) -> tuple[Any, str, Any] | None:
     """(flow, step name, context) for a step activity's input, when its flow has hooks."""
-    flow = _registry.get(getattr(arg, "flow_name", "") or "")
+    flow = registry.get(getattr(arg, "flow_name", "") or "")
     if flow is None or not (flow.before_step_hooks or flow.after_step_hooks or flow.error_hooks):
         return None
     key, branch = getattr(arg, "step_key", None), getattr(arg, "branch", None)

@@ -25,7 +25,7 @@ def _importable_cwd() -> None:
 
 def import_flows(modules: Iterable[str]) -> dict[str, Flow]:
     """Every module-level flow of the modules, by durable name, registered in this process."""
-    from worker import flows_in_modules
+    from .worker import flows_in_modules
 
     modules = list(modules)
     _importable_cwd()

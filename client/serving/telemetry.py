@@ -13,7 +13,8 @@ from typing import Any
 from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
-from refinire import _registry, observability
+from refinire import observability
+from refinire import registry
 from refinire.errors import FlowExecutionError
 
 from workflows.formats import DESCRIBE_ACTIVITY, parse_activity_id
@@ -25,7 +26,7 @@ def _step_label(info: activity.Info, arg: Any) -> tuple[str, str, str]:
     """(flow, step, kind) for an activity: flow from the task queue, step from the activity id."""
     flow = getattr(arg, "flow_name", None) or info.task_queue.removeprefix("refinire.")
     key, branch, _ = parse_activity_id(info.activity_id)
-    registered = _registry.get(flow)
+    registered = registry.get(flow)
     spec = registered.spec.steps.get(key) if registered is not None else None
     kind = spec.kind if spec is not None else info.activity_type
     name = spec.name if spec is not None else key

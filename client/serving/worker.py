@@ -3,6 +3,9 @@
 Every module-level ``Flow`` in the named modules is served under a stable name, ``module:variable``
 (or the Flow's explicit ``name=``), on its own task queue, so a run is only ever picked up by a
 worker that knows its flow.
+
+This module is the worker factory (``build_worker``, also used by ``flow.run``'s in-process worker,
+rerun and replay through ``SANDBOX_RUNNER``); ``worker.py`` at the project root is the script.
 """
 
 from __future__ import annotations
@@ -21,18 +24,22 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.steps import ACTIVITIES
-from refinire import _registry
+from client.connection.connect import connect
+from refinire import observability, registry
 from refinire.flow import Flow
 from workflows.flow_workflow import FlowWorkflow
 from workflows.io import task_queue_for
 
-__all__ = ["build_worker", "flows_in_modules", "main", "serve"]
+from .logs import configure
+from .telemetry import install_metrics, worker_interceptors
+
+__all__ = ["SANDBOX_RUNNER", "build_worker", "flows_in_modules", "main", "serve"]
 
 # refinire holds the registry the workflow reads callables from: it must be the process's own copy.
 # The workflow's helper modules are passed through too: the sandbox otherwise re-imports them for
 # every run (``from . import agents`` escapes imports_passed_through), rebuilding their pydantic
 # models each time, which cost about 10% of a short run's latency (see docs/benchmarks.md).
-_RUNNER = SandboxedWorkflowRunner(
+SANDBOX_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "refinire", "pydantic", "pydantic_core",
         "workflows.agents", "workflows.agent_io", "workflows.delta", "workflows.formats", "workflows.io",
@@ -55,18 +62,16 @@ def build_worker(client: Client, flow: Flow, *, max_cached_workflows: int = 1000
 
     ``as_name`` serves the flow under another durable name too (a run started under a name the flow
     had in an earlier version of the code, attached to again)."""
-    from client.telemetry import worker_interceptors
-
     name = flow.register()
     if as_name is not None:
-        name = _registry.register(as_name, flow)
+        name = registry.register(as_name, flow)
     interceptors = [*worker_interceptors(), *kwargs.pop("interceptors", ())]
     return Worker(
         client,
         task_queue=task_queue_for(name),
         workflows=[FlowWorkflow],
         activities=[*ACTIVITIES, *_extra_activities()],
-        workflow_runner=_RUNNER,
+        workflow_runner=SANDBOX_RUNNER,
         max_cached_workflows=max_cached_workflows,
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout_s),
         graceful_shutdown_timeout=timedelta(seconds=kwargs.pop("graceful_shutdown_s", 0)),
@@ -85,8 +90,7 @@ def flows_in_modules(modules: Iterable[str]) -> dict[str, Flow]:
         for var, value in vars(module).items():
             if isinstance(value, Flow):
                 if not value.name:
-                    value.name = f"{mod_name}:{var}"
-                    value._spec = value._compile()
+                    value.name = f"{mod_name}:{var}"  # its spec is compiled under this name from now on
                 if value.durable_name in found and found[value.durable_name] is not value:
                     raise SystemExit(f"Two flows are named {value.durable_name!r}; give one another name=.")
                 found[value.durable_name] = value
@@ -99,8 +103,6 @@ async def serve(modules: Sequence[str], client: Client | None = None, *,
                 graceful_shutdown_s: float = 30.0) -> None:
     """Serve until SIGTERM or SIGINT, then stop polling and let running steps finish (up to
     ``graceful_shutdown_s``) so a deploy or ``docker stop`` does not re-run them elsewhere."""
-    from client.connect import connect
-
     client = client or await connect()
     flows = flows_in_modules(modules)
     workers = [build_worker(client, flow, graceful_shutdown_s=graceful_shutdown_s)
@@ -148,17 +150,12 @@ def modules_from(args: argparse.Namespace) -> list[str]:
 
 def prepare(args: argparse.Namespace) -> list[str]:
     """Telemetry settings must be in place before the first client connects."""
-    from client.logs import configure
-    from refinire import observability
-
     try:
         configure(getattr(args, "log_level", None))
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
 
     if args.metrics_port:
-        from client.telemetry import install_metrics
-
         print(f"metrics on http://{install_metrics(args.metrics_port)}/metrics", flush=True)
     if args.console_tracing:
         observability.enable_console_tracing()
@@ -177,6 +174,3 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         pass
 
-
-if __name__ == "__main__":
-    main()

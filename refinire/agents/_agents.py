@@ -120,7 +120,7 @@ class RefinireAgent(Step):
         Returns:
             The context.
         """
-        from client.standalone import run_step_standalone
+        from client.api import run_step_standalone
 
         return await run_step_standalone(self, user_input, ctx)
 
@@ -199,7 +199,7 @@ class RouterAgent(Step):
         Returns:
             The context.
         """
-        from client.standalone import run_step_standalone
+        from client.api import run_step_standalone
 
         return await run_step_standalone(self, user_input, ctx)
 
@@ -265,6 +265,6 @@ class ClarifyAgent(Step):
         Returns:
             The context.
         """
-        from client.standalone import run_step_standalone
+        from client.api import run_step_standalone
 
         return await run_step_standalone(self, user_input, ctx)

@@ -19,8 +19,8 @@ import concurrent.futures
 import threading
 from typing import Any, Callable
 
-from .. import _registry
-from ..context import Context
+from refinire import registry
+from refinire.context import Context
 
 __all__ = ["WAIT_S", "has_hooks", "observe"]
 
@@ -39,7 +39,7 @@ def _pool() -> concurrent.futures.ThreadPoolExecutor:
 
 
 def has_hooks(flow_name: str, hook: str) -> bool:
-    flow = _registry.get(flow_name)
+    flow = registry.get(flow_name)
     return flow is not None and bool(getattr(flow, f"{hook}_hooks", None))
 
 
@@ -48,7 +48,7 @@ def observe(flow_name: str, hook: str, step_name: str, ctx: Context,
     """Call the flow's ``hook`` hooks for an agent step on a copy of ``ctx`` (see the module)."""
     if not has_hooks(flow_name, hook):
         return
-    flow = _registry.get(flow_name)
+    flow = registry.get(flow_name)
     copy = ctx.model_copy(deep=True)
     args: tuple[Any, ...] = (step_name, copy)
     if hook == "after_step":

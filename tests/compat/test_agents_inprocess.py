@@ -26,8 +26,8 @@ FAST = RetrySpec(max_attempts=3, initial_interval_s=0.01, max_interval_s=0.05)
 
 @pytest.fixture
 def no_server(monkeypatch):
-    import client.connect
-    import client.runner
+    import client.connection.connect
+    import client.running.start
 
     async def refuse(*args, **kwargs):
         raise AssertionError("run_async on its own must not connect to Temporal")
@@ -287,7 +287,7 @@ async def test_router_run_async_decides_as_in_a_durable_flow(llm):
 
 
 async def test_an_answered_clarification_matches_the_durable_run(llm, client):
-    from worker import build_worker
+    from client.serving.worker import build_worker
 
     replies = [{"score": 30, "clarification_question": "Which language?", "reason": "vague"},
                {"score": 90, "clarification_question": "", "reason": "ok"}]

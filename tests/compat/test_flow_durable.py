@@ -149,7 +149,7 @@ async def test_stop_cancels_a_background_run_in_temporal():
     assert await task is None
     assert flow.finished
 
-    from client.connect import connect
+    from client.connection.connect import connect
 
     desc = await (await connect()).get_workflow_handle(run_id).describe()
     assert desc.status.name == "CANCELED"

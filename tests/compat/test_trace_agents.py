@@ -24,7 +24,7 @@ async def _until_found(registry, name: str, run_id: str) -> list:
 
 
 async def test_runs_are_found_by_agent_name_from_another_process(llm, monkeypatch):
-    from refinire import _registry
+    from refinire import registry as flows
 
     tag = uuid.uuid4().hex[:8]
     writer, critic = f"writer-{tag}", f"critic-{tag}"
@@ -37,7 +37,7 @@ async def test_runs_are_found_by_agent_name_from_another_process(llm, monkeypatc
     result = await flow.run("topic")
 
     registry = get_global_registry()
-    monkeypatch.setattr(_registry, "known", lambda: [])  # as a process that never loaded the flow
+    monkeypatch.setattr(flows, "known", lambda: [])  # as a process that never loaded the flow
     found = await _until_found(registry, critic, result.run_id)
     record = next(r for r in found if r.trace_id == result.run_id)
     assert record.agent_names == [writer, critic] and record.flow_name == flow.durable_name

@@ -220,14 +220,14 @@ def targets(out: Path, name: str) -> list[Path]:
 
 async def record_case(name: str, llm: Any, out: Path) -> list[Path]:
     from client.history.chain import fetch_chain
-    from client.codec import KEY_ENV
-    from client.connect import connect
-    from client.handle import RunHandle
-    from client.runner import start_run
+    from client.connection.codec import KEY_ENV
+    from client.connection.connect import connect
+    from client.running.handle import RunHandle
+    from client.running.start import start_run
     from temporalio.client import WorkflowExecutionStatus
 
     from refinire.errors import FlowCancelled, FlowExecutionError
-    from worker import build_worker
+    from client.serving.worker import build_worker
 
     case, flow = DRIVE[name], CASES[name]
     run_id = f"corpus-{name}"
@@ -288,7 +288,7 @@ async def record_case(name: str, llm: Any, out: Path) -> list[Path]:
 
 
 async def record(version: str, names: list[str]) -> int:
-    from client import embedded
+    from client.connection import embedded
     from openai_server import OpenAIServer
 
     out = HERE / version

@@ -13,7 +13,7 @@ from google.protobuf.json_format import MessageToJson
 from temporalio.api.history.v1 import History
 
 import procs
-from client.runner import start_run
+from client.running.start import start_run
 from openai_server import Reply
 from reliability import flows_agents, ledger as L
 from reliability.conftest import FAKE_KEY as KEY

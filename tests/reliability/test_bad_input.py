@@ -13,7 +13,7 @@ import pytest
 from temporalio.service import RPCError
 
 import procs
-from client.connect import connect
+from client.connection.connect import connect
 from refinire import Flow, FlowExecutionError, FunctionStep
 
 MB = 1024 * 1024

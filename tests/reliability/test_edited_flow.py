@@ -12,8 +12,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 
 import procs
-from client.replay import replay_history
-from client.runner import start_run
+from client.operations.replay import replay_history
+from client.running.start import start_run
 from reliability import flows_edit_v1 as v1, ledger as L
 from reliability.workers import start_polling, until, until_async
 

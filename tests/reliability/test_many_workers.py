@@ -14,7 +14,7 @@ import asyncio
 import time
 
 import procs
-from client.runner import start_run
+from client.running.start import start_run
 from reliability import flows_crash, ledger as L
 from reliability.workers import pollers, publish, until, until_async
 

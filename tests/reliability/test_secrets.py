@@ -20,13 +20,13 @@ from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from client.codec import ENCODING, KEY_ENV, CodecError, EncryptionCodec, parse_key
-from client.codec_server import make_server
-from client.connect import connect
-from client.runner import start_run
+from client.connection.codec import ENCODING, KEY_ENV, CodecError, EncryptionCodec, parse_key
+from client.connection.codec_server import make_server
+from client.connection.connect import connect
+from client.running.start import start_run
 from refinire import Flow, FunctionStep, RefinireAgent
 from reliability.conftest import FAKE_KEY
-from worker import build_worker
+from client.serving.worker import build_worker
 
 UI = "http://localhost:8233"
 

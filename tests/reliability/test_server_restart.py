@@ -18,9 +18,9 @@ import pytest
 from temporalio.client import Client
 
 import procs
-from client import embedded
-from client.codec import data_converter
-from client.runner import start_run
+from client.connection import embedded
+from client.connection.codec import data_converter
+from client.running.start import start_run
 from reliability import flows_crash, ledger as L
 from reliability.workers import publish, start_polling, until
 

@@ -12,7 +12,7 @@ import os
 import time
 
 import procs
-from client.runner import start_run
+from client.running.start import start_run
 from reliability import flows_crash, ledger as L
 from reliability.workers import publish, start_polling
 
