@@ -5,10 +5,10 @@ can be replayed and re-run, and is visible in the Temporal UI. The names Refinir
 flows, steps, contexts, agents and tracing are all here, each our one implementation.
 """
 
-# .agents first: it loads the agent classes that ._compat builds on.
+# .agents first: it loads the agent classes that .agents.compat builds on.
 from .agents import ClarifyAgent, LLMResult, RefinireAgent, RouterAgent
 from .agents.router import RouterConfig
-from ._compat import (  # noqa: I001 (after .agents)
+from .agents.compat import (  # noqa: I001 (after .agents)
     create_conditional_flow,
     create_evaluated_agent,
     create_evaluated_clarify_agent,

@@ -351,7 +351,7 @@ class Flow:
         from .observability import get_global_registry
 
         try:
-            agents = [s.name for s in self._steps.values() if _is_agent(s)]
+            agents = [s.name for s in self._spec.steps.values() if s.kind in ("agent", "router", "clarify")]
             get_global_registry().register_trace(self.trace_id, flow_name=self.name,
                                                  flow_id=self.flow_id, agent_names=agents,
                                                  tags={"flow_type": "default"})
@@ -415,7 +415,8 @@ class Flow:
              run_id: str | None = None) -> str:
         """The flow's graph as Mermaid (default) or text; with ``include_history`` (its last run) or
         ``run_id``, that run drawn over the graph it started with, read from Temporal's history."""
-        from .rendering import check_format, show
+        from .rendering import check_format
+        from .rendering_run import show
 
         check_format(format)
         target = run_id or (self.last_run_id if include_history else None)
@@ -460,12 +461,6 @@ def importable_module_name(module: str | None) -> str | None:
         if stem.isidentifier():
             return stem
     return None
-
-
-def _is_agent(step: Step) -> bool:
-    from .agents import ClarifyAgent, RefinireAgent, RouterAgent
-
-    return isinstance(step, (RefinireAgent, RouterAgent, ClarifyAgent))
 
 
 def _run_args(input_data: Any, ctx: Any, initial_input: Any) -> tuple[Any, Context | None]:

@@ -2,22 +2,19 @@
 
 The drawing works from a ``FlowSpec`` alone, so a run is drawn with the graph it started with (its
 spec is in the run's input) and the output is the same in every process: children are drawn in
-declaration order, never in set or hash order. Drawing is pure: a run's overlay is drawn from the
-``RunTrace`` it is handed; ``Flow.show`` has the client read it from Temporal's history.
+declaration order, never in set or hash order. A run drawn over the graph is ``rendering_run``; both
+are pure: ``Flow.show`` has the client read a run from Temporal's history and hands it over.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .spec import ConditionSpec, FlowSpec, ParallelSpec, RouterSpec, StepSpec
 
-if TYPE_CHECKING:
-    from .run_trace import RunTrace
-
-__all__ = ["FORMATS", "check_format", "display_name", "render_spec", "render_trace", "show"]
+__all__ = ["FORMATS", "check_format", "display_name", "mermaid_graph", "render_spec"]
 
 FORMATS = ("text", "mermaid")
 END = "END"
@@ -177,30 +174,3 @@ def render_spec(spec: FlowSpec, format: str = "mermaid") -> str:
     if format == "text":
         return "\n".join(_text(spec))
     return "\n".join(mermaid_graph(spec).lines)
-
-
-def render_trace(trace: "RunTrace", format: str = "mermaid", spec: FlowSpec | None = None) -> str:
-    """A run drawn over the graph it started with (``trace.spec``; ``spec`` if the run has none)."""
-    from .rendering_run import render_run_text, render_run_mermaid
-
-    check_format(format)
-    graph = trace.spec or spec
-    if graph is None:
-        raise ValueError(f"Run {trace.run_id!r} carries no flow spec and none was given to draw it with.")
-    if format == "text":
-        return render_run_text(graph, trace, _text(graph))
-    return render_run_mermaid(graph, trace)
-
-
-def show(spec: FlowSpec, format: str = "mermaid", include_history: bool = False,
-         trace: "RunTrace | None" = None) -> str:
-    """What ``flow.show()`` prints: the graph, or with ``trace`` that run drawn over it (the graph it
-    started with; ``spec`` when the run carries none). Pure: the caller fetches the trace."""
-    check_format(format)
-    if trace is None:
-        out = render_spec(spec, format)
-        if include_history:
-            note = "(no run of this Flow object yet: run it first, or pass run_id=...)"
-            out += f"\n\nExecution History:\n{RULE}\n{note}" if format == "text" else f"\n    %% {note}"
-        return out
-    return render_trace(trace, format, spec=spec)

@@ -1,12 +1,13 @@
 """A run drawn over its flow's structure: what ran, in which order, how long, how often, and which
-way each decision went. Input is a ``RunTrace`` (read from Temporal's history), never live state.
+way each decision went. Input is a ``RunTrace`` (read from Temporal's history by the client and
+handed here), never live state: ``show`` draws, it never fetches.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from .rendering import RULE, display_name, mermaid_graph
+from .rendering import RULE, check_format, mermaid_graph, render_spec
 from .run_trace import RunTrace, StepRun
 from .spec import FlowSpec
 
@@ -190,4 +191,29 @@ def _find_edge(edges: list[tuple[str, str | None, str | None]], src: str, dst: s
     return candidates[0] if candidates else None
 
 
-__all__ = ["fmt_duration", "render_run_mermaid", "render_run_text", "display_name"]
+__all__ = ["fmt_duration", "render_run_mermaid", "render_run_text", "render_trace", "show"]
+
+
+def render_trace(trace: RunTrace, format: str = "mermaid", spec: FlowSpec | None = None) -> str:
+    """A run drawn over the graph it started with (``trace.spec``; ``spec`` if the run has none)."""
+    check_format(format)
+    graph = trace.spec or spec
+    if graph is None:
+        raise ValueError(f"Run {trace.run_id!r} carries no flow spec and none was given to draw it with.")
+    if format == "text":
+        return render_run_text(graph, trace, render_spec(graph, "text").split("\n"))
+    return render_run_mermaid(graph, trace)
+
+
+def show(spec: FlowSpec, format: str = "mermaid", include_history: bool = False,
+         trace: RunTrace | None = None) -> str:
+    """What ``flow.show()`` prints: the graph, or with ``trace`` that run drawn over it (the graph it
+    started with; ``spec`` when the run carries none). Pure: the caller fetches the trace."""
+    check_format(format)
+    if trace is None:
+        out = render_spec(spec, format)
+        if include_history:
+            note = "(no run of this Flow object yet: run it first, or pass run_id=...)"
+            out += f"\n\nExecution History:\n{RULE}\n{note}" if format == "text" else f"\n    %% {note}"
+        return out
+    return render_trace(trace, format, spec=spec)

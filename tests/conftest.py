@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from client import embedded  # noqa: E402
+from client.connection import embedded  # noqa: E402
 
 pytest_plugins = ["openai_server"]
 

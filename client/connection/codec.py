@@ -116,7 +116,7 @@ def codec_from_env(environ: dict[str, str] | None = None) -> EncryptionCodec | N
 
 
 class WireJSONConverter(PydanticJSONPlainPayloadConverter):
-    """Pydantic's JSON, with our models written compactly (``refinire._wire``): the same bytes
+    """Pydantic's JSON, with our models written compactly (``refinire.wire``): the same bytes
     Temporal's pydantic converter reads, without the fields left at their defaults."""
 
     def to_payload(self, value: Any) -> Payload | None:

@@ -16,7 +16,7 @@ from temporalio.client import Client
 
 from client.connection.connect import connect
 
-from refinire.rendering import render_trace
+from refinire.rendering_run import render_trace
 from refinire.run_trace import ActivityTrace, Decision, RunTrace
 from workflows.values import decode as decode_value
 

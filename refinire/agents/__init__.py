@@ -5,7 +5,7 @@ workflow API is re-exported from ``refinire.agents.flow`` as Refinire users impo
 """
 
 from ._agents import ClarifyAgent, LLMResult, RefinireAgent, RouterAgent, UnknownOptionError
-from .._compat import (
+from .compat import (
     create_evaluated_agent,
     create_evaluated_clarify_agent,
     create_simple_agent,

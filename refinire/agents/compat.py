@@ -9,12 +9,12 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable
 
-from .agents._agents import ClarifyAgent, RefinireAgent
-from .context import Context
-from .errors import FlowDefinitionError
-from .flow import Flow
-from .spec import END
-from .steps import FunctionStep, Step
+from ..context import Context
+from ..errors import FlowDefinitionError
+from ..flow import Flow
+from ..spec import END
+from ..steps import FunctionStep, Step
+from ._agents import ClarifyAgent, RefinireAgent
 
 __all__ = [
     "create_conditional_flow",

@@ -1,6 +1,6 @@
 """``refinire.agents.flow.flow``: Refinire's import path for ``Flow`` and its constructors."""
 
-from ..._compat import create_conditional_flow, create_simple_flow
+from ..compat import create_conditional_flow, create_simple_flow
 from ...errors import FlowExecutionError
 from ...flow import Flow
 

@@ -1,6 +1,6 @@
 """``refinire.agents.flow.step``: Refinire's import path for the step classes and helpers."""
 
-from ..._compat import create_lambda_step, create_simple_condition
+from ..compat import create_lambda_step, create_simple_condition
 from ...steps import (
     ConditionStep,
     DebugStep,
