@@ -41,7 +41,7 @@ CHAT = OpenAIChat()
 
 IN_PROCESS_CALL: ContextVar[tuple[str, int] | None] = ContextVar("refinire_in_process_call", default=None)
 """(activity id, attempt) of a model call made outside any worker, by ``agent.run_async`` on its own
-(``client/standalone.py``): what a worker would read from ``activity.info()``."""
+(``client/running/standalone.py``): what a worker would read from ``activity.info()``."""
 
 
 class Evaluation(BaseModel):

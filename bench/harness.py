@@ -1,7 +1,7 @@
 """Running one run of ours or of the baseline, and the workers that execute them.
 
-Ours goes through the real path: ``worker.build_worker`` for the worker and
-``client.runner.start_run`` for the run, so the figures include everything a user's run pays.
+Ours goes through the real path: ``client.serving.worker.build_worker`` for the worker and
+``client.running.start.start_run`` for the run, so the figures include everything a user's run pays.
 """
 
 from __future__ import annotations

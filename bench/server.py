@@ -47,7 +47,7 @@ def _start(db: Path, port: int, log: Path, search_attributes: bool) -> subproces
 async def bench_server(deadline_s: float = 60, *,
                        search_attributes: bool = True) -> AsyncIterator[tuple[str, float]]:
     """Yield (address, start-up seconds); TEMPORAL_ADDRESS points at it while the block runs, so
-    ``client.connect`` (and ``flow.run``) use it like any configured cluster.
+    ``client.connection.connect`` (and ``flow.run``) use it like any configured cluster.
 
     Without ``search_attributes`` the server lacks FlowName/FlowStep/FlowStatus, like a cluster
     nobody registered them on: runs then upsert none, which isolates what the upserts cost."""

@@ -124,6 +124,11 @@ class Context(WireModel):
             self._awaiting_prompt_event.clear()
         return prompt
 
+    def signal_prompt(self) -> None:
+        """Wake ``wait_for_prompt_event``: a step has just set ``awaiting_prompt``."""
+        if self._awaiting_prompt_event is not None:
+            self._awaiting_prompt_event.set()
+
     async def wait_for_prompt_event(self) -> str:
         """Wait until a step sets a prompt (``awaiting_prompt``); returns it."""
         if self.awaiting_prompt:

@@ -1,4 +1,4 @@
-"""What one run did, as read back from Temporal's event history (``client.history.load_run``).
+"""What one run did, as read back from Temporal's event history (``client.history.trace.load_trace``).
 
 Plain pydantic so that ``show()`` can draw a run without importing Temporal, and so that the CLI
 and tests can print or compare it. Every field comes from the history; none from process memory.

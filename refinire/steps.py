@@ -51,6 +51,10 @@ class Step(ABC):
     @abstractmethod
     async def run_async(self, user_input: Any, ctx: Context) -> Context: ...
 
+    def spec_for(self, key: str, next_key: str | None = None) -> StepSpec:
+        """This step's frozen spec under ``key``: what a compiled flow holds for it."""
+        return self._spec(key, next_key)
+
     def _spec(self, key: str, next_key: str | None) -> StepSpec:
         return CustomSpec(key=key, name=self.name, next=next_key, options=self.options,
                           class_name=type(self).__qualname__)

@@ -6,7 +6,7 @@ call that was in flight, never a finished generation.
 
 The same loops serve ``agent.run_async`` outside any flow: they make their calls, record their
 decisions and call hooks through a ``Caller``; ``IN_WORKFLOW`` is this workflow's, and
-``client/standalone.py`` passes one that runs the activity functions in-process.
+``client/running/standalone.py`` passes one that runs the activity functions in-process.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class Caller:
     The loops below are written once. Inside a workflow (``IN_WORKFLOW``) each call is a Temporal
     activity and a router's decision a memo update. ``agent.run_async`` outside any flow passes a
     caller that runs the same activity functions in-process, with the same inputs, ids and retry
-    policy (``client/standalone.py``), so both paths make the same model calls in the same order.
+    policy (``client/running/standalone.py``), so both paths make the same model calls in the same order.
     """
 
     activity: Callable[..., Awaitable[Any]]

@@ -1,7 +1,7 @@
 """The one reader of a run's history: Temporal events in, one ``RunRecord`` out.
 
 Everything that looks back at a run reads it here: ``show`` draws it (``trace.py``), rerun finds
-the context a step started from (``recorded.py``), replay compares the decisions it recorded, and
+the context a step started from (``steps.py``), replay compares the decisions it recorded, and
 a long run's result rebuilds its ledgers from it. The reader
 
 - follows a run's continue-as-new chain (``chain.py``): one record for the whole run;

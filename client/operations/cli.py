@@ -2,7 +2,7 @@
 
 Everything it shows comes from Temporal, so it works from any machine, for any run, after any
 crash. Errors are one line on stderr (``error: ...``) and a non-zero exit status, one per kind of
-problem (:data:`client.commands.EXIT_CODES`, printed by ``--help``).
+problem (:data:`client.operations.commands.EXIT_CODES`, printed by ``--help``).
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _main(argv)
     except KeyboardInterrupt:
         code = _interrupted()
-    if argv is None:  # the program itself: this status is the process's (see client/exit_guard.py)
+    if argv is None:  # the program itself: this status is the process's (see client/connection/exit_guard.py)
         exit_guard.declare(code)
     return code
 

@@ -46,7 +46,7 @@ __all__ = ["run_step_standalone", "standalone_spec"]
 
 def standalone_spec(step: Step) -> FlowSpec:
     """A one-step spec for ``step`` with no successors, as a flow of just this step would compile."""
-    spec = step._spec(step.name, None)
+    spec = step.spec_for(step.name)
     return FlowSpec(name=f"{STANDALONE_PREFIX}{type(step).__name__}:{step.name}", start=step.name,
                     steps={step.name: spec})
 
@@ -177,8 +177,7 @@ def _awaiting(step: Step, ctx: Context, question: str) -> Context:
                                     question=question, request=request)
     ctx.awaiting_prompt = question
     ctx.awaiting_user_input = True
-    if ctx._awaiting_prompt_event is not None:
-        ctx._awaiting_prompt_event.set()
+    ctx.signal_prompt()
     return ctx
 
 

@@ -1,6 +1,6 @@
 """Hooks (``flow.add_hook``) around the agent steps of a durable run.
 
-A function step's hooks run in its activity (``client/hooks.py``). An agent step is several model
+A function step's hooks run in its activity (``client/serving/hooks.py``). An agent step is several model
 calls decided by the workflow, so its hooks are called by the worker running the workflow, when
 the workflow starts the step (``before_step``), finishes it (``after_step``) or gives up on it
 (``error``); never while the workflow replays its history, so once per execution of the step (a

@@ -27,14 +27,16 @@ FAST = RetrySpec(max_attempts=3, initial_interval_s=0.01, max_interval_s=0.05)
 @pytest.fixture
 def no_server(monkeypatch):
     import client.connection.connect
+    import client.running.handle
     import client.running.start
 
     async def refuse(*args, **kwargs):
         raise AssertionError("run_async on its own must not connect to Temporal")
 
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
-    monkeypatch.setattr(client.connect, "connect", refuse)
-    monkeypatch.setattr(client.runner, "connect", refuse)
+    monkeypatch.setattr(client.connection.connect, "connect", refuse)
+    monkeypatch.setattr(client.running.start, "connect", refuse)
+    monkeypatch.setattr(client.running.handle, "connect", refuse)
 
 
 def evaluated(name: str = "poet", **kw) -> RefinireAgent:

@@ -7,7 +7,7 @@ history to ``tests/histories/VERSION/<case>.json`` (``WorkflowHistory.to_json()`
 case keeps its payloads sealed). Workflow ids are ``corpus-<case>``.
 
 A run that continued as new is a chain of Temporal runs under one workflow id: every one of them is
-written, oldest first, as ``<case>.1.json``, ``<case>.2.json``, ... (``client.chain.fetch_chain``).
+written, oldest first, as ``<case>.1.json``, ``<case>.2.json``, ... (``client.history.chain.fetch_chain``).
 
 It never overwrites a history: if any target file exists it records nothing and exits with 1.
 Committed histories are never re-recorded (see tests/histories/README.md).
