@@ -12,7 +12,7 @@ from refinire.errors import FlowExecutionError
 from refinire.spec import FlowSpec
 from workflows.delta import ContextDelta, Views, apply, unpack
 
-from .reader import RunRecord
+from .record import RunRecord
 
 __all__ = ["StepEvent", "context_before", "step_events"]
 
