@@ -12,10 +12,11 @@ from typing import Any, Callable
 from . import _registry
 from ._sync import blocking
 from ._compile import auto_name, compile_flow, normalize
+from ._deprecated import renamed
 from .context import TERMINAL_LABELS, Context
 from .errors import FlowDefinitionError
 from .spec import END, FlowSpec, HistoryBudget, RetrySpec, StepOptions
-from .steps import ParallelStep, Step
+from .steps import STEP_TIMEOUT_MEANING, ParallelStep, Step
 
 __all__ = ["Flow"]
 
@@ -44,9 +45,10 @@ class Flow:
         name: str | None = None,
         *,
         retry: RetrySpec | int | None = None,
-        timeout: float | None = None,
+        step_timeout: float | None = None,
         local: bool = False,
         history_budget: HistoryBudget | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.name = name
         self._module: str | None = sys._getframe(1).f_globals.get("__name__")
@@ -58,7 +60,9 @@ class Flow:
         self.start, self._steps = normalize(start, steps, name)
         if isinstance(retry, int) and not isinstance(retry, bool):
             retry = RetrySpec(max_attempts=retry)
-        self._defaults = StepOptions(retry=retry, start_to_close_s=timeout, local=local)
+        step_timeout = renamed("Flow", name or "(unnamed)", "timeout", "step_timeout", timeout, step_timeout,
+                               STEP_TIMEOUT_MEANING)
+        self._defaults = StepOptions(retry=retry, start_to_close_s=step_timeout, local=local)
         if history_budget is not None and not isinstance(history_budget, HistoryBudget):
             raise FlowDefinitionError(
                 f"Flow {name or '(unnamed)'!r}: history_budget={history_budget!r}; pass "

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from typing import Any, Callable, Sequence
 
 from ._call import apply_output, call_kind, invoke
+from ._deprecated import renamed
 from .context import Context
 from .errors import FlowDefinitionError
 from .spec import (
@@ -28,11 +29,14 @@ __all__ = ["ConditionStep", "DebugStep", "ForkStep", "FunctionStep", "JoinStep",
            "UserInputStep"]
 
 
-def _options(retry: RetrySpec | int | None, timeout: float | None, local: bool | None,
+STEP_TIMEOUT_MEANING = "seconds one attempt of the step may run before Temporal ends it and retries"
+
+
+def _options(retry: RetrySpec | int | None, step_timeout: float | None, local: bool | None,
              heartbeat: float | None) -> StepOptions:
     if isinstance(retry, int) and not isinstance(retry, bool):
         retry = RetrySpec(max_attempts=retry)
-    return StepOptions(retry=retry, start_to_close_s=timeout, local=local, heartbeat_s=heartbeat)
+    return StepOptions(retry=retry, start_to_close_s=step_timeout, local=local, heartbeat_s=heartbeat)
 
 
 class Step(ABC):
@@ -88,18 +92,21 @@ class FunctionStep(Step):
         next_step: str | None = None,
         *,
         retry: RetrySpec | int | None = None,
-        timeout: float | None = None,
+        step_timeout: float | None = None,
         local: bool | None = None,
         heartbeat: float | None = None,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(name, next_step)
+        step_timeout = renamed(type(self).__name__, name, "timeout", "step_timeout", timeout, step_timeout,
+                               STEP_TIMEOUT_MEANING)
         if not callable(function):
             raise FlowDefinitionError(
                 f"FunctionStep {name!r} needs a callable, got {type(function).__name__}. "
                 "Pass a function taking (data, ctx) or (ctx)."
             )
         self.function = function
-        self.options = _options(retry, timeout, local, heartbeat)
+        self.options = _options(retry, step_timeout, local, heartbeat)
 
     def _spec(self, key: str, next_key: str | None) -> StepSpec:
         kind = call_kind(self.function)
@@ -253,10 +260,11 @@ class UserInputStep(Step):
     """Pauses a durable run until someone answers (``handle.answer(text)``, the CLI or the UI)."""
 
     def __init__(self, name: str, prompt: str = "", next_step: str | None = None, *,
-                 timeout: float | None = None) -> None:
+                 answer_timeout: float | None = None, timeout: float | None = None) -> None:
         super().__init__(name, next_step)
         self.prompt = prompt
-        self.answer_timeout = timeout
+        self.answer_timeout = renamed(type(self).__name__, name, "timeout", "answer_timeout", timeout,
+                                      answer_timeout, "seconds to wait for an answer")
 
     def _spec(self, key: str, next_key: str | None) -> StepSpec:
         return UserInputSpec(key=key, name=self.name, next=next_key, prompt=self.prompt,
