@@ -81,13 +81,18 @@ class HistoryBudget(_Frozen):
 
     A run always continues as new when Temporal suggests it (about 4,000 events or 4 MB by default);
     these lower the bar. Continuing happens only between steps, never inside a parallel block or
-    while a step waits for an answer.
+    while a step waits for an answer. The run id stays the same, and everything that reads a run
+    (``flow.run``, ``show``, ``rerun``, ``replay``) sees one run. Pass it as
+    ``Flow(history_budget=...)``.
+
+    Example:
+        Flow(steps, history_budget=HistoryBudget(max_events=2_000, max_bytes=1_000_000))
     """
 
     max_events: int | None = None
-    """Continue as new once a run's history has this many events."""
+    """Continue as new once a run's history has this many events; ``None``: Temporal's bar."""
     max_bytes: int | None = None
-    """Continue as new once a run's history is this many bytes."""
+    """Continue as new once a run's history is this many bytes; ``None``: Temporal's bar."""
 
 
 class StepOptions(_Frozen):

@@ -469,6 +469,7 @@ class ForkStep(Step):
         return [self.join_step]
 
     async def run_async(self, user_input: Any, ctx: Context | None = None) -> Context:
+        """Record the branches and go to ``join_step``; returns the context."""
         ctx = ctx if ctx is not None else Context()
         ctx.update_step_info(self.name)
         ctx.shared_state[f"{self.name}_branches"] = list(self.branches)
@@ -494,6 +495,7 @@ class JoinStep(Step):
         self.join_type = join_type
 
     async def run_async(self, user_input: Any, ctx: Context | None = None) -> Context:
+        """Add a system message counting the fork's branches and move on; returns the context."""
         ctx = ctx if ctx is not None else Context()
         ctx.update_step_info(self.name)
         branches = ctx.shared_state.get(f"{self.fork_step}_branches", [])
