@@ -57,8 +57,8 @@ class Flow:
             round trip through the server; no heartbeats).
         history_budget: When a long run continues as new (see ``HistoryBudget``); default when
             Temporal suggests it.
-        timeout: Deprecated spelling of ``step_timeout`` (warns). ``timeout`` means an agent's
-            model-call timeout.
+        timeout: Deprecated spelling of ``step_timeout`` (seconds; warns). ``timeout`` means an
+            agent's model-call timeout.
 
     Raises:
         FlowDefinitionError: The flow cannot run as written: no steps, ``steps`` as a dict without

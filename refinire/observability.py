@@ -26,6 +26,7 @@ def enable_console_tracing(stream: IO[str] | None = None) -> None:
 
 
 def disable_console_tracing() -> None:
+    """Stop the per-step lines ``enable_console_tracing`` turned on (``disable_tracing`` too)."""
     _state["console"], _state["stream"] = False, None
 
 

@@ -138,8 +138,8 @@ class FunctionStep(Step):
         heartbeat: Seconds without a heartbeat after which an attempt counts as lost (a dead worker
             is noticed this fast; an async step is cancelled within about 0.8 × this after a
             cancel); ``None`` takes the default (10 s).
-        timeout: Deprecated spelling of ``step_timeout`` (warns). ``timeout`` means an agent's
-            model-call timeout.
+        timeout: Deprecated spelling of ``step_timeout`` (seconds; warns). ``timeout`` means an
+            agent's model-call timeout.
 
     Raises:
         FlowDefinitionError: ``function`` is not callable, or both ``timeout`` and ``step_timeout``
@@ -381,7 +381,7 @@ class UserInputStep(Step):
         next_step: The key of the step that follows; ``None`` takes the implicit rule.
         answer_timeout: Seconds to wait for an answer; then the step fails with ``AnswerTimeout``
             (the error handler decides, or the run fails). ``None`` waits indefinitely.
-        timeout: Deprecated spelling of ``answer_timeout`` (warns).
+        timeout: Deprecated spelling of ``answer_timeout`` (seconds; warns).
 
     Raises:
         FlowDefinitionError: Both ``timeout`` and ``answer_timeout`` are given.
