@@ -145,4 +145,4 @@ def test_dockerfile_installs_every_package_and_runs_the_worker_the_compose_file_
     worker = config["services"]["worker"]
     assert worker["command"][:4] == cmd
     assert dict(steps)["EXPOSE"] == "9464"
-    assert [str(p.get("target", p)) for p in worker["ports"]][0].endswith("9464")
+    assert worker["ports"] == [{"published": 9464, "target": 9464}]
