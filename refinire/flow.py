@@ -53,8 +53,8 @@ class Flow:
             attempts, 0.5 s then doubling (agents: 5 attempts from 1 s).
         step_timeout: Every step's default limit in seconds for one attempt (Temporal's
             start-to-close); default 600 s.
-        local: Run function steps as Temporal local activities (a few ms per step instead of a
-            round trip through the server; no heartbeats).
+        local: Run steps as Temporal local activities by default (a few ms per step instead of
+            a round trip through the server; no heartbeats); a step's own ``local=`` wins.
         history_budget: When a long run continues as new (see ``HistoryBudget``); default when
             Temporal suggests it.
         timeout: Deprecated spelling of ``step_timeout`` (seconds; warns). ``timeout`` means an
