@@ -522,10 +522,11 @@ class Flow:
 
     async def start_run(self, input_data: Any = None, ctx: Context | None = None, *,
                     run_id: str | None = None) -> Any:
-        """Start a run without waiting for it, to answer its questions or cancel it.
+        """Start a run for a worker elsewhere and return at once, to follow, answer or cancel it.
 
-        This process hosts the flow's worker while the handle is used; ``await handle.result()``
-        waits for the end. A worker elsewhere (``refinire-flow worker``) may also serve it.
+        Unlike ``run``, this process hosts no worker: a worker serving the flow
+        (``refinire-flow worker MODULE``, ``python worker.py MODULE``) executes the run, and
+        ``await handle.result()`` waits for its end.
 
         Args:
             input_data: The first step's data, as for ``run``.
