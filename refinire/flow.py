@@ -570,7 +570,7 @@ class Flow:
         return await run_loop(self, input_data, self._run_context(input_data, ctx), run_id=run_id)
 
     def feed(self, text: str) -> None:
-        """Answer the question the run of ``run_loop`` waits on (kept until it asks, if it has not yet).
+        """Queue an answer for the next question of ``run_loop`` (answers are used in order).
 
         Args:
             text: The answer; it becomes the waiting step's output.
