@@ -53,30 +53,66 @@ class Message(WireModel):
 
 
 class Context(WireModel):
+    """What every step, condition and error handler of a run sees: data, shared state, messages.
+
+    One context per run, carried between the workflow and its activities as plain JSON, so what a
+    step stores keeps its type (JSON types, tuples, sets, bytes, datetimes, Decimal, UUID, Enum,
+    paths, pydantic models, dataclasses; anything else fails the step, naming the value's path).
+    It is a pydantic model: setting an attribute it does not declare raises, which catches typos.
+    Conditions and error handlers get it inside the workflow: they may write ``shared_state``.
+
+    Args:
+        **data: Any of the fields below (all have defaults).
+
+    Example:
+        def count(data, ctx):
+            ctx.shared_state["seen"] = ctx.shared_state.get("seen", 0) + 1
+            ctx.add_assistant_message(f"seen {ctx.shared_state['seen']} times")
+            return data  # the step's output: the next step's data and ctx.result
+    """
+
     model_config = ConfigDict(validate_assignment=False)
 
     result: Any = None
+    """The last step's output (before the first step: the run's input); the next step's data."""
     shared_state: dict[str, Any] = Field(default_factory=dict)
+    """State every step of the run shares; keeps the types stored in it."""
     messages: list[Message] = Field(default_factory=list)
+    """The conversation: user, assistant and system messages, in order."""
     last_user_input: str | None = None
+    """The last user message's text (a text run input is the first)."""
     trace_id: str | None = None
+    """The flow's trace id (see ``Flow(trace_id=)``)."""
     current_step: str | None = None
+    """The name of the step that runs (or ran last)."""
     next_label: str | None = None
+    """The key of the step that runs next; ``None`` or an ending label ends the flow."""
     step_count: int = 0
+    """Steps executed so far in the run (counted by the workflow)."""
     finished: bool = False
+    """Whether the flow has ended (see ``is_finished``)."""
     evaluation_result: dict[str, Any] | None = None
+    """The last ``RefinireAgent`` evaluation: ``score`` (0-100), ``passed``, ``feedback``, ..."""
     routing_result: dict[str, Any] | None = None
+    """The last ``RouterAgent`` decision: ``classification``, ``next_step``, ``matched_by``, ..."""
     clarification_result: dict[str, Any] | None = None
+    """The last ``ClarifyAgent`` judgement: ``is_clear``, ``clarification_question``, ``score``, ..."""
     span_history: list[dict[str, Any]] = Field(default_factory=list)
+    """One entry per executed step (``step_name``, ``status``, start and end times)."""
     usage: list[dict[str, Any]] = Field(default_factory=list)
+    """Token usage of every model call (step, kind, model, ``prompt_tokens``, ``completion_tokens``,
+    ``total_tokens``); ``total_usage`` sums it."""
     # Refinire's remaining fields -----------------------------------------------------------
     error: dict[str, Any] | None = None
     """Set by ``set_error``: ``step``, ``message``, ``type``, ``timestamp`` and any extra keys."""
     awaiting_prompt: str | None = None
     """The question a step waits on (Refinire's in-process interactive flows)."""
     awaiting_user_input: bool = False
+    """Whether a step waits for the user (Refinire's in-process interactive flows)."""
     current_span_id: str | None = None
+    """The open span's id (Refinire's tracing)."""
     start_time: datetime = Field(default_factory=_now)
+    """When the context was made (the workflow's clock inside a run)."""
 
     _user_input_event: asyncio.Event | None = PrivateAttr(default=None)
     _awaiting_prompt_event: asyncio.Event | None = PrivateAttr(default=None)
@@ -89,9 +125,11 @@ class Context(WireModel):
         self.last_user_input = text
 
     def add_assistant_message(self, content: Any, metadata: dict[str, Any] | None = None) -> None:
+        """Append an assistant message (``content`` as text) with optional ``metadata``."""
         self.messages.append(Message(role="assistant", content=str(content), metadata=metadata or {}))
 
     def add_system_message(self, content: Any, metadata: dict[str, Any] | None = None) -> None:
+        """Append a system message (``content`` as text) with optional ``metadata``."""
         self.messages.append(Message(role="system", content=str(content), metadata=metadata or {}))
 
     def get_last_messages(self, n: int = 10) -> list[Message]:
@@ -105,10 +143,17 @@ class Context(WireModel):
 
     # Routing from inside a step ------------------------------------------------------------
     def goto(self, label: str) -> None:
+        """Route from inside a step: the flow continues with the step whose key is ``label``.
+
+        Args:
+            label: A step key of the flow (or ``Flow.END`` to end it). An unknown key fails the
+                run with a message naming it and the known steps.
+        """
         self.next_label = label
         self.finished = False
 
     def finish(self) -> None:
+        """End the flow after this step."""
         self.next_label = None
         self.finished = True
 
@@ -194,9 +239,11 @@ class Context(WireModel):
                       "timestamp": _now(), **kwargs}
 
     def clear_error(self) -> None:
+        """Forget the recorded failure."""
         self.error = None
 
     def has_error(self) -> bool:
+        """Whether a failure is recorded (``error`` is set)."""
         return self.error is not None
 
     # Steps and spans ---------------------------------------------------------------------
@@ -236,11 +283,13 @@ class Context(WireModel):
             self.current_span_id = None
 
     def get_current_span_info(self) -> dict[str, Any] | None:
+        """The open span's entry of ``span_history``; ``None`` when none is open."""
         if self.current_span_id and self.span_history:
             return self.span_history[-1]
         return None
 
     def get_span_history(self) -> list[dict[str, Any]]:
+        """``span_history`` as a new list."""
         return list(self.span_history)
 
     def get_trace_summary(self) -> dict[str, Any]:

@@ -134,7 +134,18 @@ class RefinireValidationError(RefinireError):
 class FlowDefinitionError(ValueError):
     """A Flow that cannot run as written; raised when the Flow is built, before anything starts.
 
+    Raised by ``Flow(...)``, the step and agent constructors and ``set_error_handler``: unknown
+    routing targets, duplicate branch names, a value that is not a step, an empty flow, a bad
+    option. The message names the culprit with its key, says what is wrong, gives the fix and
+    lists the steps that exist. Nothing has run, so nothing needs cleaning up.
+
     It is a ``ValueError`` so that code written for Refinire's own Flow keeps catching it.
+
+    Example:
+        try:
+            Flow({"a": FunctionStep("a", f, next_step="b")})
+        except FlowDefinitionError as err:
+            print(err)  # names 'b' and lists the known steps ['a']
     """
 
 
@@ -157,6 +168,10 @@ def _refinire_wording(message: str, step: str | None, cause_type: str | None) ->
 class FlowExecutionError(RefinireError):
     """A run that failed. The run itself stays in Temporal, inspectable and re-runnable by its id.
 
+    Raised by ``flow.run`` (and ``handle.result()``, ``run_loop``) when a step failed after its
+    retries and no error handler took over, a condition raised, ``max_steps`` was exceeded, or
+    Temporal could not be reached. ``refinire-flow show RUN_ID`` draws the run;
+    ``refinire-flow rerun RUN_ID --from STEP`` re-runs it from a step, reusing earlier outputs.
     A ``RefinireError``, as the step failures Refinire's own ``Flow.run`` raised were.
 
     Args:
@@ -167,6 +182,14 @@ class FlowExecutionError(RefinireError):
         cause_type: The type name of the step's own exception.
         cause_message: The step's own message.
         cause: The step's own exception, rebuilt (see ``rebuild_exception``), when known.
+
+    Example:
+        try:
+            await flow.run(x)
+        except FlowExecutionError as err:
+            print(err.run_id, err.step, err.cause_type, err.cause_message)
+            if isinstance(err.cause, QuotaExceeded):
+                ...
     """
 
     def __init__(
@@ -205,8 +228,13 @@ def _rebuild_execution_error(message: str, flow_name: str | None, run_id: str | 
 
 
 class FlowCancelled(FlowExecutionError):
-    """The run was cancelled (``handle.cancel()``, ``refinire-flow cancel``, the Temporal UI): it ended
-    CANCELED, its running step was cancelled and the error handler was not called."""
+    """The run was cancelled (``handle.cancel()``, ``refinire-flow cancel``, ``flow.stop()``, the
+    Temporal UI): it ended CANCELED, its running step was cancelled and the error handler was not
+    called.
+
+    A ``FlowExecutionError`` with the same fields (``run_id``, ``step``: the step that was running);
+    catch it before ``FlowExecutionError`` to tell a cancel from a failure.
+    """
 
 
 class StepError(Exception):
@@ -272,4 +300,16 @@ def rebuild_exception(facts: dict[str, Any] | None, kind: str, message: str) -> 
 
 
 class NonRetryableError(Exception):
-    """Raise from a step to fail it at once: Temporal does not retry it, the error handler still runs."""
+    """Raise from a step to fail it at once: Temporal does not retry it, the error handler still runs.
+
+    Subclass it for your own errors that retrying cannot fix; the error handler and
+    ``FlowExecutionError.cause`` get your class back (``isinstance`` works).
+
+    Example:
+        class CardDeclined(NonRetryableError):
+            pass
+
+        def charge(data, ctx):
+            if not approved(data):
+                raise CardDeclined(f"card {data['card']!r} declined")
+    """

@@ -12,10 +12,11 @@ from typing import Any, Callable
 from . import registry
 from ._sync import blocking
 from ._compile import auto_name, compile_flow, normalize
+from ._deprecated import renamed
 from .context import TERMINAL_LABELS, Context
 from .errors import FlowDefinitionError
 from .spec import END, FlowSpec, HistoryBudget, RetrySpec, StepOptions
-from .steps import ParallelStep, Step
+from .steps import STEP_TIMEOUT_MEANING, ParallelStep, Step
 
 __all__ = ["Flow"]
 
@@ -26,13 +27,62 @@ HOOK_TYPES = ("before_step", "after_step", "error")
 class Flow:
     """A durable workflow: compiled to a ``FlowSpec`` and run by Temporal's ``FlowWorkflow``.
 
-    Forms: ``Flow({"a": s1, "b": s2})``, ``Flow(start="a", steps={...})``, ``Flow(steps=[s1, s2])``,
-    ``Flow(steps=step)``.
+    You write plain Python steps; every ``run`` is a Temporal workflow that survives crashes, can be
+    replayed and re-run from a step, and is visible in the Temporal UI. The flow is validated and
+    compiled when it is built, so a mistake fails here, not in the middle of a run.
+
+    Forms: ``Flow({"a": s1, "b": s2})`` (the first key starts), ``Flow(start="a", steps={...})``,
+    ``Flow(steps=[s1, s2])`` (in order), ``Flow(steps=step)``. A dict value is a step or a parallel
+    block ``{"parallel": [steps], "next_step": key, "max_workers": n, "merge": {...}}``. A step
+    without explicit routing goes to the next key that is not a branch target.
+
+    Args:
+        start: The start key, or the steps themselves (a dict, list or single step) given first.
+        steps: The steps: a dict ``{key: step}`` (keys are routing labels; renaming a key breaks
+            runs in flight that reach it), a list, or one step.
+        context: The context every run starts from (copied per run); default a fresh ``Context``.
+        max_steps: Steps one run may take (counted across the whole run) before it fails with
+            ``FlowExecutionError``; bounds loops.
+        trace_id: The trace id runs and ``get_global_registry()`` record; default
+            ``<name or "flow">_<time>_<random>``.
+        name: The flow's durable name: its task queue (``refinire.<name>``), what runs, the CLI
+            and the UI call it. Without it the name is ``module:variable`` of the module-level
+            variable holding the flow. Renaming (or moving the variable) puts new runs on
+            another queue: runs in flight stay on the old name and need a worker serving it.
+        retry: Every step's default retries: attempts (``int``) or a ``RetrySpec``; default 3
+            attempts, 0.5 s then doubling (agents: 5 attempts from 1 s).
+        step_timeout: Every step's default limit in seconds for one attempt (Temporal's
+            start-to-close); default 600 s.
+        local: Run steps as Temporal local activities by default (a few ms per step instead of
+            a round trip through the server; no heartbeats); a step's own ``local=`` wins.
+        history_budget: When a long run continues as new (see ``HistoryBudget``); default when
+            Temporal suggests it.
+        timeout: Deprecated spelling of ``step_timeout`` (seconds; warns). ``timeout`` means an
+            agent's model-call timeout.
+
+    Raises:
+        FlowDefinitionError: The flow cannot run as written: no steps, ``steps`` as a dict without
+            ``start``, an unknown routing target, a value that is not a step, duplicate branch
+            names, a bad ``history_budget``, or both ``timeout`` and ``step_timeout``. The message
+            names the culprit and lists the known steps. (A ``ValueError``.)
+
+    Example:
+        flow = Flow({
+            "set_age": FunctionStep("set_age", set_age),
+            "age_check": ConditionStep("age_check", lambda ctx: ctx.shared_state["age"] >= 18,
+                                       "adult", "minor"),
+            "adult": FunctionStep("adult", lambda data, ctx: "You can access adult services"),
+            "minor": FunctionStep("minor", lambda data, ctx: "Please use services for minors"),
+        }, retry=5, step_timeout=60)
+        result = await flow.run("25")
     """
 
     END = END
+    """A routing target that ends the flow (``next_step=Flow.END``, a condition's branch)."""
     TERMINATE = "_FLOW_TERMINATE_"
+    """Refinire's other ending label; ends the flow like ``END``."""
     FINISH = "_FLOW_FINISH_"
+    """Refinire's other ending label; ends the flow like ``END``."""
 
     def __init__(
         self,
@@ -44,9 +94,10 @@ class Flow:
         name: str | None = None,
         *,
         retry: RetrySpec | int | None = None,
-        timeout: float | None = None,
+        step_timeout: float | None = None,
         local: bool = False,
         history_budget: HistoryBudget | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.name = name
         self._module: str | None = sys._getframe(1).f_globals.get("__name__")
@@ -58,7 +109,9 @@ class Flow:
         self.start, self._steps = normalize(start, steps, name)
         if isinstance(retry, int) and not isinstance(retry, bool):
             retry = RetrySpec(max_attempts=retry)
-        self._defaults = StepOptions(retry=retry, start_to_close_s=timeout, local=local)
+        step_timeout = renamed("Flow", name or "(unnamed)", "timeout", "step_timeout", timeout, step_timeout,
+                               STEP_TIMEOUT_MEANING)
+        self._defaults = StepOptions(retry=retry, start_to_close_s=step_timeout, local=local)
         if history_budget is not None and not isinstance(history_budget, HistoryBudget):
             raise FlowDefinitionError(
                 f"Flow {name or '(unnamed)'!r}: history_budget={history_budget!r}; pass "
@@ -126,15 +179,29 @@ class Flow:
 
     @property
     def spec(self) -> FlowSpec:
-        """The compiled graph; recompiled on each access so later edits to the steps are seen."""
+        """The compiled graph; recompiled on each access so later edits to the steps are seen.
+
+        Raises:
+            FlowDefinitionError: An edit made the flow invalid (a step's function no longer callable
+                in a known form, a target that does not exist).
+        """
         self._spec = self._compile()
         return self._spec
 
     def set_error_handler(self, handler: ErrorHandler | None) -> None:
-        """``handler(error, ctx)`` runs in the workflow when a step fails for good.
+        """Decide what happens when a step still fails after its retries.
 
-        It returns a step key to continue there with the failed step's input, or ``None`` to fail.
-        Like conditions, it must be a pure function of its arguments.
+        ``handler(error, ctx)`` runs in the workflow (like a condition: a pure function of its
+        arguments, no I/O, clock or randomness; it may write ``ctx.shared_state``). ``error`` is the
+        step's own exception (the user's class with its args and attributes when this process has
+        it, else a ``StepError`` of the same name). A cancelled run never calls it.
+
+        Args:
+            handler: Returns a step key to continue there with the failed step's input, or ``None``
+                to fail the run with ``FlowExecutionError``. ``None`` removes the handler.
+
+        Raises:
+            FlowDefinitionError: ``handler`` is not callable.
         """
         if handler is not None and not callable(handler):
             raise FlowDefinitionError(f"Flow {self.durable_name!r}: the error handler must be callable.")
@@ -143,10 +210,19 @@ class Flow:
 
     @property
     def error_handler(self) -> ErrorHandler | None:
+        """The handler given to ``set_error_handler`` (``None`` when there is none)."""
         return self._error_handler
 
     def step_object(self, key: str, branch: str | None = None) -> Step | None:
-        """The live step for a key (and branch of a parallel block), as the worker's code has it."""
+        """The live step for a key (and branch of a parallel block), as the worker's code has it.
+
+        Args:
+            key: The step's key in the flow's dict.
+            branch: A branch's name inside the parallel block at ``key``.
+
+        Returns:
+            The step object, or ``None`` when this code has no such step.
+        """
         step = self._steps.get(key)
         if branch is None or step is None:
             return step
@@ -157,14 +233,17 @@ class Flow:
     # Refinire compatibility ---------------------------------------------------------------
     @property
     def next_step_name(self) -> str | None:
+        """The key the flow's context goes to next (before a run: the start key)."""
         return self.context.next_label
 
     @property
     def current_step_name(self) -> str | None:
+        """The step the flow's context is at (``None`` before a run)."""
         return self.context.current_step
 
     @property
     def finished(self) -> bool:
+        """Whether the flow's context is finished (after a run, or ``stop()``)."""
         return self.context.is_finished()
 
     @property
@@ -183,6 +262,7 @@ class Flow:
         return self.get_step_history()
 
     def get_step_history(self) -> list[dict[str, Any]]:
+        """One entry per executed step of the last run (``step_name``, ``status``, ...), a new list."""
         return list(self.context.span_history)
 
     def add_hook(self, hook_type: str, callback: Callable[..., Any]) -> None:
@@ -196,8 +276,13 @@ class Flow:
         Conditions and ``UserInputStep`` run no hooks: they run inside the workflow. Parallel
         branches are included. A hook that raises is ignored, as in Refinire.
 
+        Args:
+            hook_type: ``"before_step"``, ``"after_step"`` or ``"error"``.
+            callback: The hook.
+
         Raises:
-            ValueError: ``Unknown hook type: ...``.
+            FlowDefinitionError: ``Unknown hook type: ...`` (a ``ValueError``), or a callback that
+                is not callable.
         """
         lists = {"before_step": self.before_step_hooks, "after_step": self.after_step_hooks,
                  "error": self.error_hooks}
@@ -218,6 +303,17 @@ class Flow:
                 pass
 
     def get_possible_routes(self, step_name: str) -> list[str]:
+        """Every step key a step can hand over to, in a stable order (what ``show()`` draws).
+
+        Args:
+            step_name: The step's key in the flow's dict.
+
+        Returns:
+            The keys (a condition's or router's targets, else the one successor; empty at the end).
+
+        Raises:
+            FlowDefinitionError: No step has that key; the message lists the known ones.
+        """
         if step_name not in self._spec.steps:
             raise FlowDefinitionError(
                 f"Flow {self.durable_name!r} has no step {step_name!r}. Known steps: {list(self._spec.steps)!r}"
@@ -263,7 +359,11 @@ class Flow:
 
     def stop(self) -> None:
         """Stop the flow: cancel its run in flight in Temporal (it ends CANCELED, its finished
-        steps stay recorded), cancel a background task, and mark the context finished."""
+        steps stay recorded), cancel a background task, and mark the context finished.
+
+        The run's ``flow.run`` (or background task) then raises ``FlowCancelled``; the error
+        handler is not called. Blocks until Temporal accepted the cancel.
+        """
         run_id = self.last_run_id
         cancelled = False
         if run_id is not None and not (self.last_result is not None
@@ -363,11 +463,44 @@ class Flow:
                   run_id: str | None = None, initial_input: Any = None) -> Any:
         """Run as a durable Temporal workflow and return its output (with the run's context).
 
+        Starts a ``RefinireFlow`` workflow (on ``TEMPORAL_ADDRESS``, else the embedded dev server,
+        started if none listens) and hosts a worker for the flow in this process while the call
+        lasts. A crash of this process loses nothing: run the script again with the same
+        ``run_id`` and it continues the run instead of redoing finished steps. Every call without
+        ``run_id`` is a new run with a fresh context.
+
         Args:
-            input_data: The first step's data (``initial_input=`` is Refinire's older name; a
-                string as the second positional argument is taken as it too).
-            ctx: The run's context; after the run it holds the final state.
-            run_id: Of an existing run: attach to it instead of starting another.
+            input_data: The first step's data and ``ctx.result`` before it runs; a non-empty string
+                is also the first user message. ``initial_input=`` is Refinire's older name; a
+                string as the second positional argument is taken as it too.
+            ctx: The run's context (default: a fresh copy of the flow's); after the run it holds
+                the final state.
+            run_id: The run's id (Temporal workflow id). When a run with this id exists, attach to
+                it and wait for its result instead of starting another.
+
+        Returns:
+            The run's output, in a form that prints, compares, measures (``len``) and slices as the
+            output itself, and also answers the final context's fields (``result.shared_state``,
+            ``result.evaluation_result``, ...) plus ``run_id``, ``flow_name`` and ``ui_url``.
+
+        Raises:
+            FlowExecutionError: The run failed: a step failed after its retries and no error
+                handler took over, a condition raised, ``max_steps`` was exceeded, or Temporal
+                could not be reached. Carries ``run_id``, ``step``, ``cause_type``,
+                ``cause_message`` and ``cause`` (the step's own exception); the run stays in
+                Temporal, inspectable (``show``) and re-runnable (``refinire-flow rerun``).
+            FlowCancelled: The run was cancelled (``handle.cancel()``, ``refinire-flow cancel``,
+                ``flow.stop()``, the UI). A ``FlowExecutionError``: catch it first.
+
+        Example:
+            try:
+                result = await flow.run("25")
+            except FlowCancelled:
+                print("cancelled")
+            except FlowExecutionError as err:
+                print(err.run_id, err.step, err.cause_type, err.cause_message)
+            else:
+                print(result, result.shared_state, result.ui_url)
         """
         from client.api import run_flow
 
@@ -389,32 +522,94 @@ class Flow:
 
     async def start_run(self, input_data: Any = None, ctx: Context | None = None, *,
                     run_id: str | None = None) -> Any:
-        """Start a run without waiting; returns a handle (``await handle.result()``)."""
+        """Start a run for a worker elsewhere and return at once, to follow, answer or cancel it.
+
+        Unlike ``run``, this process hosts no worker: a worker serving the flow
+        (``refinire-flow worker MODULE``, ``python worker.py MODULE``) executes the run, and
+        ``await handle.result()`` waits for its end.
+
+        Args:
+            input_data: The first step's data, as for ``run``.
+            ctx: The run's context, as for ``run``.
+            run_id: The run's id; an existing run with this id is attached to.
+
+        Returns:
+            A run handle: ``id``, ``await result()`` (as ``run`` returns), ``await answer(text)``,
+            ``await pending_question()``, ``await wait_for_question(timeout)`` (seconds),
+            ``await cancel()`` and Temporal's ``WorkflowHandle`` methods.
+
+        Raises:
+            FlowExecutionError: The run could not be started (Temporal unreachable, input too
+                large). ``handle.result()`` raises as ``run`` does.
+        """
         from client.api import start_flow
 
         return await start_flow(self, input_data, self._run_context(input_data, ctx), run_id=run_id)
 
     async def run_loop(self, input_data: Any = None, ctx: Context | None = None, *,
                        run_id: str | None = None) -> Any:
-        """Run interactively: each question the run waits on is answered with ``feed(text)``."""
+        """Run interactively: each question the run waits on is answered with ``feed(text)``.
+
+        For flows with ``UserInputStep`` or ``ClarifyAgent(wait_for_answer=True)``: while the run
+        waits, ``next_prompt()`` is its question; ``feed(text)`` answers it.
+
+        Args:
+            input_data: The first step's data, as for ``run``.
+            ctx: The run's context, as for ``run``.
+            run_id: The run's id; an existing run with this id is attached to.
+
+        Returns:
+            What ``run`` returns.
+
+        Raises:
+            FlowExecutionError: As for ``run``.
+            FlowCancelled: As for ``run``.
+        """
         from client.api import run_loop
 
         return await run_loop(self, input_data, self._run_context(input_data, ctx), run_id=run_id)
 
     def feed(self, text: str) -> None:
+        """Queue an answer for the next question of ``run_loop`` (answers are used in order).
+
+        Args:
+            text: The answer; it becomes the waiting step's output.
+        """
         from client.api import feed
 
         feed(self, text)
 
     def next_prompt(self) -> str | None:
+        """The question the run of ``run_loop`` waits on now; ``None`` when it waits on none."""
         from client.api import next_prompt
 
         return next_prompt(self)
 
     def show(self, format: str = "mermaid", include_history: bool = False, *,
              run_id: str | None = None) -> str:
-        """The flow's graph as Mermaid (default) or text; with ``include_history`` (its last run) or
-        ``run_id``, that run drawn over the graph it started with, read from Temporal's history."""
+        """Draw the flow, and optionally one of its runs, as text or a Mermaid flowchart.
+
+        The drawing comes from the compiled spec (children in declaration order, the same in every
+        process). A run is read from Temporal's event history, so it can be drawn from any process
+        after any crash: steps in order with times, durations, attempts, failures and decisions.
+
+        Args:
+            format: ``"mermaid"`` (default) or ``"text"``.
+            include_history: Overlay the last run of this Flow object.
+            run_id: Overlay this run instead (any run of the flow, from any process).
+
+        Returns:
+            The drawing.
+
+        Raises:
+            ValueError: ``Unsupported format: ...`` for another ``format``.
+            LookupError: No run with that id in Temporal.
+            FlowExecutionError: Temporal could not be reached to read the run.
+
+        Example:
+            print(flow.show(format="text"))
+            print(flow.show(include_history=True))
+        """
         from .rendering import check_format
         from .rendering_run import show
 
@@ -427,11 +622,15 @@ class Flow:
         return show(self.spec, format, include_history=True, trace=load_trace_sync(target))
 
     def register(self) -> str:
-        """Make this process able to execute the flow; returns its durable name.
+        """Make this process able to execute the flow.
 
+        ``run`` and the workers do it; call it yourself when you build a worker by hand.
         Two unnamed flows can look alike to the hash (a factory whose lambdas capture different
         values): the second one registered in a process gets ``-2`` appended, so neither ever runs
         the other's code. The order is the program's, so a restarted script gets the same names.
+
+        Returns:
+            The name it is registered under (its durable name).
         """
         if self._registered_name and registry.get(self._registered_name) is self:
             return self._registered_name

@@ -26,6 +26,7 @@ def enable_console_tracing(stream: IO[str] | None = None) -> None:
 
 
 def disable_console_tracing() -> None:
+    """Stop the per-step lines ``enable_console_tracing`` turned on (``disable_tracing`` too)."""
     _state["console"], _state["stream"] = False, None
 
 
@@ -74,10 +75,12 @@ class TraceRecord:
 
     @property
     def run_id(self) -> str:
+        """The run's id (the trace id: a run's trace id is its Temporal workflow id)."""
         return self.trace_id
 
     @property
     def duration_seconds(self) -> float | None:
+        """Seconds from start to end; ``None`` while the run has not ended."""
         if self.start_time is None or self.end_time is None:
             return None
         return max(0.0, (self.end_time - self.start_time).total_seconds())
@@ -119,6 +122,19 @@ class TraceRegistry:
     def register_trace(self, trace_id: str, flow_name: str | None = None, flow_id: str | None = None,
                        agent_names: list[str] | None = None, tags: dict[str, Any] | None = None,
                        **metadata: Any) -> TraceRecord:
+        """Record a trace in this process (``flow.run`` does it for every flow).
+
+        Args:
+            trace_id: The trace's id.
+            flow_name: The flow's name.
+            flow_id: Refinire's flow id.
+            agent_names: The agent steps' names (``search_by_agent_name`` finds them).
+            tags: Free labels.
+            **metadata: More free facts, kept with the record.
+
+        Returns:
+            The record, status ``"running"``.
+        """
         record = TraceRecord(trace_id, flow_name, status="running", start_time=datetime.now().astimezone(),
                              agent_names=list(agent_names or []), tags={**(tags or {}), **metadata},
                              flow_id=flow_id)
@@ -147,6 +163,11 @@ class TraceRegistry:
 
     # Synchronous, as Refinire's ------------------------------------------------------------
     def get_trace(self, trace_id: str) -> TraceRecord | None:
+        """The run (or trace registered here) with this id; ``None`` when there is none.
+
+        Raises:
+            FlowExecutionError: Temporal could not be reached.
+        """
         return blocking(lambda: self.aget_trace(trace_id))
 
     def search_by_flow_name(self, flow_name: str, exact_match: bool = True, *, status: str | None = None,
@@ -156,6 +177,7 @@ class TraceRegistry:
 
     def search_by_agent_name(self, agent_name: str, exact_match: bool = True, *,
                              limit: int | None = 100) -> list[TraceRecord]:
+        """Runs with an agent step of that name (or containing it with ``exact_match=False``)."""
         return blocking(lambda: self.asearch_by_agent_name(agent_name, exact_match, limit=limit))
 
     def search_by_status(self, status: str, *, limit: int | None = 100) -> list[TraceRecord]:
@@ -173,9 +195,11 @@ class TraceRegistry:
         return [r for r in self._local.values() if test(r.tags.get(k) == v for k, v in tags.items())]
 
     def get_all_traces(self, *, limit: int | None = 100) -> list[TraceRecord]:
+        """Every run (at most ``limit``), newest first, then traces registered here."""
         return blocking(lambda: self.asearch(limit=limit))
 
     def get_recent_traces(self, hours: int = 24, *, limit: int | None = 100) -> list[TraceRecord]:
+        """Runs started in the last ``hours`` hours (at most ``limit``), newest first."""
         return self.search_by_time_range(datetime.now().astimezone() - timedelta(hours=hours), limit=limit)
 
     def complex_search(self, flow_name: str | None = None, agent_name: str | None = None,
@@ -204,6 +228,7 @@ class TraceRegistry:
 
     # Async twins ---------------------------------------------------------------------------
     async def aget_trace(self, trace_id: str) -> TraceRecord | None:
+        """``get_trace``, to await inside an event loop."""
         from client.api import find_run
 
         local = self._local.get(trace_id)
@@ -232,6 +257,7 @@ class TraceRegistry:
 
     async def asearch_by_flow_name(self, flow_name: str, exact_match: bool = True, *,
                                    status: str | None = None, limit: int | None = 100) -> list[TraceRecord]:
+        """``search_by_flow_name``, to await inside an event loop."""
         if exact_match:
             return await self.asearch(flow_name=flow_name, status=status, limit=limit)
         found = await self.asearch(status=status, limit=limit)
@@ -290,6 +316,7 @@ _GLOBAL: list[TraceRegistry] = [TraceRegistry()]
 
 
 def get_global_registry() -> TraceRegistry:
+    """The registry flows register their traces in (``set_global_registry`` replaces it)."""
     return _GLOBAL[0]
 
 

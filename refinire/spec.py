@@ -49,13 +49,31 @@ class _Frozen(WireModel):
 
 
 class RetrySpec(_Frozen):
-    """Temporal retry policy for one step. The default gives up after a few attempts, never loops."""
+    """Temporal retry policy for one step. The default gives up after a few attempts, never loops.
+
+    Temporal owns retries: a step that raises is attempted again after ``initial_interval_s``, then
+    ``backoff`` times longer each time up to ``max_interval_s``, until ``max_attempts``. Then the
+    flow's error handler decides, or the run fails with ``FlowExecutionError``. Pass it as
+    ``retry=`` to a step, an agent or ``Flow`` (an ``int`` is ``RetrySpec(max_attempts=n)``).
+
+    Example:
+        FunctionStep("charge", charge_card,
+                     retry=RetrySpec(max_attempts=5, initial_interval_s=1, max_interval_s=60,
+                                     non_retryable_error_types=("CardDeclined",)))
+    """
 
     max_attempts: int = 3
+    """Attempts in all, the first included (1: never retried; 0: no limit, Temporal retries until
+    the step succeeds: a step that always fails then never ends)."""
     initial_interval_s: float = 0.5
+    """Seconds before the first retry."""
     backoff: float = 2.0
+    """Each later wait is this many times the one before."""
     max_interval_s: float = 30.0
+    """Seconds the wait between attempts never exceeds."""
     non_retryable_error_types: tuple[str, ...] = ()
+    """Exception type names (``type(err).__name__``) that fail the step at once, without retries.
+    Raising a ``NonRetryableError`` subclass does the same from the step's code."""
 
 
 class HistoryBudget(_Frozen):
@@ -63,30 +81,47 @@ class HistoryBudget(_Frozen):
 
     A run always continues as new when Temporal suggests it (about 4,000 events or 4 MB by default);
     these lower the bar. Continuing happens only between steps, never inside a parallel block or
-    while a step waits for an answer.
+    while a step waits for an answer. The run id stays the same, and everything that reads a run
+    (``flow.run``, ``show``, ``rerun``, ``replay``) sees one run. Pass it as
+    ``Flow(history_budget=...)``.
+
+    Example:
+        Flow(steps, history_budget=HistoryBudget(max_events=2_000, max_bytes=1_000_000))
     """
 
     max_events: int | None = None
-    """Continue as new once a run's history has this many events."""
+    """Continue as new once a run's history has this many events; ``None``: Temporal's bar."""
     max_bytes: int | None = None
-    """Continue as new once a run's history is this many bytes."""
+    """Continue as new once a run's history is this many bytes; ``None``: Temporal's bar."""
 
 
 class StepOptions(_Frozen):
+    """A step's Temporal options as compiled (``None``: the flow's default, else ours).
+
+    Set through the step's keywords (``retry=``, ``step_timeout=``, ``heartbeat=``, ``local=``) or
+    flow-wide through ``Flow``'s; the step's own win.
+    """
+
     retry: RetrySpec | None = None
+    """The retry policy (default: 3 attempts; agents 5)."""
     start_to_close_s: float | None = None
+    """Seconds one attempt may run (``step_timeout=``; default 600)."""
     heartbeat_s: float | None = None
+    """Seconds without a heartbeat after which an attempt counts as lost (``heartbeat=``; default 10)."""
     local: bool | None = None
+    """Run as a Temporal local activity (``local=``)."""
 
 
 class _StepBase(_Frozen):
     key: str
-    """The routing label: the key of the step in the flow's dict."""
+    """The routing label: the key of the step in the flow's dict. Runs in flight find the step's
+    code by it: renaming a key breaks the runs that reach that step."""
     name: str
     """The step's own name: what users see in histories and the UI."""
     next: str | None = None
     """Resolved successor (explicit ``next_step`` or the implicit rule); ``None`` ends the flow."""
     options: StepOptions = StepOptions()
+    """The step's own Temporal options (``None`` fields take the flow's defaults)."""
 
 
 class FunctionSpec(_StepBase):
@@ -182,17 +217,38 @@ StepSpec = Annotated[
 
 
 class FlowSpec(_Frozen):
+    """A compiled ``Flow`` (``flow.spec``): the graph and options as data, never callables.
+
+    It is the workflow's input, so each run's history pins the graph the run started with; the
+    worker finds the callables by (flow name, step key). Changing its shape for an existing flow
+    changes ``content_hash`` (the name of an unnamed flow bound to no variable), so new fields
+    are left out of the hash while unset.
+    """
+
     name: str
+    """The flow's durable name: its task queue is ``refinire.<name>``. Renaming a flow leaves its
+    runs in flight on the old name's queue, served only by a worker that knows the old name."""
     start: str
+    """The key of the first step."""
     steps: dict[str, StepSpec]
     """In declaration order; that order is what ``show()`` draws and the implicit rule follows."""
     max_steps: int = 1000
+    """Steps a run may take, counted across the whole run (continue-as-new included)."""
     has_error_handler: bool = False
+    """Whether the flow's error handler is asked when a step fails for good."""
     defaults: StepOptions = StepOptions()
+    """The flow-wide step options (``Flow(retry=, step_timeout=, local=)``)."""
     history_budget: HistoryBudget | None = None
+    """When a long run continues as new; ``None``: when Temporal suggests it."""
     content_hash: str = ""
+    """A digest of everything above: the same flow gives the same hash in every process."""
 
     def with_hash(self) -> "FlowSpec":
+        """A copy with ``content_hash`` set from its content.
+
+        Returns:
+            The same spec, hashed.
+        """
         # Fields added after release are left out while unset, so existing flows keep their names.
         body = self.model_copy(update={"content_hash": ""}).model_dump(mode="json")
         if body.get("history_budget") is None:
@@ -204,6 +260,7 @@ class FlowSpec(_Frozen):
         return self.model_copy(update={"content_hash": digest})
 
     def step(self, key: str) -> StepSpec:
+        """The step with this key (``KeyError`` when there is none)."""
         return self.steps[key]
 
     def targets(self, key: str) -> list[str]:

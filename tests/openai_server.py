@@ -39,6 +39,8 @@ def error(status: int, message: str = "scripted error", retry_after: float | Non
 class Request:
     body: dict[str, Any]
     headers: dict[str, str]
+    usage: dict[str, int] | None = None
+    """The token counts the reply reported (prompt: the request's words; completion: the reply's)."""
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -157,6 +159,7 @@ class OpenAIServer:
                         "usage": {"prompt_tokens": prompt, "completion_tokens": done,
                                   "total_tokens": prompt + done},
                     }
+                    req.usage = payload["usage"]
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(reply.status)

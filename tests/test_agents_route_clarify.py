@@ -156,11 +156,3 @@ async def test_user_input_step_with_run_loop_and_feed():
     result = await flow.run_loop()
     assert str(result) == "Hello Ada"
     assert result.last_user_input == "Ada"
-
-
-async def test_user_input_step_timeout_fails_the_step():
-    flow = Flow({"name": UserInputStep("name", "Name?", timeout=1),
-                 "greet": FunctionStep("greet", lambda data, ctx: f"Hello {data}")})
-    with pytest.raises(FlowExecutionError) as info:
-        await flow.run()
-    assert info.value.cause_type == "AnswerTimeout" and "Name?" in info.value.cause_message

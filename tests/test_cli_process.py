@@ -72,5 +72,8 @@ def test_server_runs_in_the_foreground_with_our_search_attributes(tmp_path):
 def test_console_script_is_installed():
     script = Path(sys.executable).parent / "refinire-flow"
     done = subprocess.run([str(script), "search-attributes"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0
-    assert "temporal operator search-attribute create --namespace default --name FlowName" in done.stdout
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"temporal operator search-attribute create --namespace default --name {name} --type Keyword"
+        for name in embedded.SEARCH_ATTRIBUTES]
+    assert embedded.SEARCH_ATTRIBUTES == ("FlowName", "FlowStep", "FlowStatus")

@@ -92,8 +92,12 @@ async def test_route_dict_condition_with_default_and_unknown_key_failure():
     })
     with pytest.raises(FlowExecutionError) as err:
         await strict.run("nope")
-    assert "returned 'nope', which is not a route. Known routes: ['x']" in str(err.value)
     assert err.value.step == "c"
+    run, flow = err.value.run_id, strict.durable_name
+    assert str(err.value) == (
+        f"Error executing step c: Flow {flow!r}: the condition of step 'c' returned 'nope', which is not "
+        "a route. Known routes: ['x']. Return one of them or add a 'default' route. "
+        f"(run {run!r}; inspect it with `refinire-flow show {run}`, rerun it with `refinire-flow rerun {run}`)")
 
 
 async def test_a_condition_that_raises_fails_the_run_instead_of_sticking(client):
@@ -103,7 +107,11 @@ async def test_a_condition_that_raises_fails_the_run_instead_of_sticking(client)
     })
     with pytest.raises(FlowExecutionError) as err:
         await flow.run("x")
-    assert "condition of step 'c' raised KeyError" in str(err.value)
+    run = err.value.run_id
+    assert str(err.value) == (
+        f"Error executing step c: Flow {flow.durable_name!r}: the condition of step 'c' raised KeyError: "
+        "'missing'. Conditions run inside the workflow; make it a pure function of ctx that cannot raise. "
+        f"(run {run!r}; inspect it with `refinire-flow show {run}`, rerun it with `refinire-flow rerun {run}`)")
     desc = await client.get_workflow_handle(err.value.run_id).describe()
     assert desc.status.name == "FAILED"  # closed, not retrying a workflow task forever
 

@@ -139,4 +139,6 @@ async def test_sum_and_extend_keep_the_values_types():
 def test_an_unknown_merge_strategy_fails_when_the_flow_is_built():
     with pytest.raises(FlowDefinitionError) as err:
         _flow("merge_bad", merge={"log": "append"})
-    assert "'append'" in str(err.value) and "extend" in str(err.value) and "'fan'" in str(err.value)
+    assert str(err.value) == (
+        "Flow 'merge_bad': parallel block 'fan' merges shared_state['log'] with 'append', which is not a "
+        "strategy. Known strategies: ['extend', 'last', 'sum', 'union', 'update'], or pass a function f(a, b).")

@@ -327,7 +327,9 @@ async def test_agent_scores_tokens_and_router_decision(llm, client):
     route, poet = trace.steps
     assert route.decision.line() == "route → poet (tech)" and route.display == "RouterAgent"
     assert poet.scores == [40, 90] and len(poet.activities) == 4
-    assert poet.usage["total_tokens"] == sum(u["total_tokens"] for u in result.usage if u["step"] == "poet") > 0
+    sent = [r.usage["total_tokens"] for r in llm.requests]  # what the server reported, call by call
+    assert [u["total_tokens"] for u in result.usage] == sent
+    assert poet.usage["total_tokens"] == sum(sent[1:])  # the router's call first, then the poet's four
     assert route.usage["total_tokens"] == sum(u["total_tokens"] for u in result.usage if u["step"] == "router")
     text = flow.show(format="text", include_history=True)
     assert "route [router] → poet (tech)" not in text and "route → poet (tech)" in text

@@ -2,7 +2,7 @@
 
 ``TEMPORAL_ADDRESS`` / ``TEMPORAL_NAMESPACE`` (and Temporal's env-config profiles, via
 ``TEMPORAL_PROFILE`` or ``TEMPORAL_CONFIG_FILE``) select a cluster; with none of them set, the
-embedded server on localhost:7233 is reused or started.
+embedded server on localhost:7233 (``REFINIRE_EMBEDDED_PORT``) is reused or started.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def configured() -> bool:
 
 def connect_config() -> dict[str, Any]:
     if not configured():
-        return {"target_host": f"127.0.0.1:{embedded.DEFAULT_PORT}", "namespace": "default"}
+        return {"target_host": f"127.0.0.1:{embedded.configured_port()}", "namespace": "default"}
     from temporalio.envconfig import ClientConfig
 
     cfg = dict(ClientConfig.load_client_connect_config())
@@ -99,7 +99,7 @@ async def search_attributes_ready(client: Client) -> bool:
 def ui_base() -> str | None:
     if configured():
         return os.environ.get("TEMPORAL_UI_URL")
-    return f"http://localhost:{embedded.DEFAULT_UI_PORT}"
+    return f"http://localhost:{embedded.configured_ui_port()}"
 
 
 def ui_url(client: Client, workflow_id: str) -> str | None:

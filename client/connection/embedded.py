@@ -20,6 +20,30 @@ from pathlib import Path
 SEARCH_ATTRIBUTES = ("FlowName", "FlowStep", "FlowStatus")
 DEFAULT_PORT = 7233
 DEFAULT_UI_PORT = 8233
+PORT_ENV = "REFINIRE_EMBEDDED_PORT"
+"""Another port for the embedded server (default 7233): two of them on one machine, tests."""
+UI_PORT_ENV = "REFINIRE_EMBEDDED_UI_PORT"
+"""Another port for the embedded server's Web UI (default 8233)."""
+
+
+def _port_from_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise RuntimeError(f"{name}={value!r} is not a port: set it to a number from 1 to 65535, "
+                           f"or unset it for the default {default}.")
+    return int(value)
+
+
+def configured_port() -> int:
+    """The embedded server's port: ``REFINIRE_EMBEDDED_PORT``, else 7233."""
+    return _port_from_env(PORT_ENV, DEFAULT_PORT)
+
+
+def configured_ui_port() -> int:
+    """The embedded server's Web UI port: ``REFINIRE_EMBEDDED_UI_PORT``, else 8233."""
+    return _port_from_env(UI_PORT_ENV, DEFAULT_UI_PORT)
 
 
 def data_dir() -> Path:
@@ -127,8 +151,13 @@ def start_server(db_file: Path, port: int, ui_port: int | None, *, detached: boo
     )
 
 
-def ensure_server_sync(port: int = DEFAULT_PORT, ui_port: int = DEFAULT_UI_PORT) -> bool:
-    """Reuse a server on ``port`` or start one. Returns True when this call started it."""
+def ensure_server_sync(port: int | None = None, ui_port: int | None = None) -> bool:
+    """Reuse a server on ``port`` or start one. Returns True when this call started it.
+
+    ``None`` ports are the configured ones (``configured_port()``, ``configured_ui_port()``).
+    """
+    port = port if port is not None else configured_port()
+    ui_port = ui_port if ui_port is not None else configured_ui_port()
     if listening(port):
         return False
     root = data_dir()
@@ -143,5 +172,5 @@ def ensure_server_sync(port: int = DEFAULT_PORT, ui_port: int = DEFAULT_UI_PORT)
         return True
 
 
-async def ensure_server(port: int = DEFAULT_PORT, ui_port: int = DEFAULT_UI_PORT) -> bool:
+async def ensure_server(port: int | None = None, ui_port: int | None = None) -> bool:
     return await asyncio.to_thread(ensure_server_sync, port, ui_port)

@@ -69,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     sp = command("server", cmd_server, "Run the embedded Temporal dev server and its Web UI in the foreground.")
-    sp.add_argument("--port", type=int, default=7233)
-    sp.add_argument("--ui-port", type=int, default=8233)
+    sp.add_argument("--port", type=int, help="default: REFINIRE_EMBEDDED_PORT, else 7233")
+    sp.add_argument("--ui-port", type=int, help="default: REFINIRE_EMBEDDED_UI_PORT, else 8233")
     sp.add_argument("--log-level", default="warn", choices=["debug", "info", "warn", "error"])
 
     sp = command("worker", cmd_worker, "Serve the module-level flows of the modules (python worker.py).")

@@ -160,13 +160,18 @@ def _closed(desc: Any) -> str | None:
 def cmd_server(args: argparse.Namespace) -> int:
     from client.connection import embedded
 
+    try:
+        args.port = args.port or embedded.configured_port()
+        args.ui_port = args.ui_port or embedded.configured_ui_port()
+    except RuntimeError as err:
+        raise UsageError(str(err)) from None
     where = f"127.0.0.1:{args.port}"
     if not embedded.port_free(args.port):
         from client.connection import exit_guard
 
         exit_guard.install()  # the probe below starts the SDK's runtime (sdk-python issue 300)
         if embedded.is_temporal(args.port):
-            reuse = ("scripts and refinire-flow connect to it as they are" if args.port == embedded.DEFAULT_PORT
+            reuse = ("scripts and refinire-flow connect to it as they are" if args.port == embedded.configured_port()
                      else f"point clients at it with TEMPORAL_ADDRESS={where}")
             raise UsageError(
                 f"A Temporal server is already listening on {where}: reuse it ({reuse}), or start "

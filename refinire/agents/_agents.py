@@ -27,10 +27,15 @@ class LLMResult(BaseModel):
     """
 
     content: Any = None
+    """The generated output."""
     success: bool = True
+    """Whether the generation succeeded."""
     metadata: dict[str, Any] = {}
+    """Free facts about the call (model, usage, ...)."""
     evaluation_score: float | None = None
+    """The evaluation's score, 0-100, when the output was evaluated."""
     attempts: int = 1
+    """How many generations it took."""
 
 
 class UnknownOptionError(FlowDefinitionError, TypeError):
@@ -62,7 +67,45 @@ def _keywords(cls: type) -> list[str]:
 class RefinireAgent(Step):
     """Generate → evaluate → regenerate with feedback, bounded by ``max_retries``.
 
-    Building one needs no API key; running one needs ``OPENAI_API_KEY`` (or ``OPENAI_BASE_URL``).
+    An LLM step whose every model call is its own Temporal activity, so a crash never repeats a
+    finished (paid-for) call. The input is ``str(data)``; the output is the generated text (with an
+    evaluation, the best-scoring generation), also appended to ``ctx.messages``. With
+    ``evaluation_instructions`` each generation is scored 0-100 and ``ctx.evaluation_result`` is
+    ``{"score", "passed", "feedback", "threshold", "attempt", "attempts", "history"}``. Token usage
+    of every call is in ``ctx.usage``. Building one needs no API key; running one needs
+    ``OPENAI_API_KEY`` (or ``OPENAI_BASE_URL``) on the worker.
+
+    Args:
+        name: The step's name, shown in histories and sent as ``X-Refinire-Step``. Renaming a
+            branch agent breaks runs in flight inside its parallel block.
+        generation_instructions: The system message of each generation.
+        evaluation_instructions: What the evaluator scores; ``None`` generates once, unevaluated.
+        model: The model name sent with each call.
+        threshold: The score (0-100) a generation needs to pass.
+        max_retries: Regenerations at most after the first, while the score is below
+            ``threshold`` (model calls that fail are retried per ``retry``, separately).
+        temperature: Sampling temperature sent with each call; ``None`` sends none.
+        max_tokens: Cap on generated tokens per call; ``None`` sends none.
+        timeout: Seconds one model call (one HTTP request) may take; a slower call fails with
+            ``APITimeoutError`` and is retried per ``retry``. ``None``: the ``openai`` client's
+            default (600 s). This is what ``timeout`` means throughout the API.
+        next_step: The key of the step that follows; ``None`` takes the implicit rule.
+        retry: Attempts (``int``) or a ``RetrySpec`` for each model call; ``None`` takes the flow's,
+            else 5 attempts from 1 s (HTTP 408/409/429/5xx and timeouts are retried, honouring
+            Retry-After; other 4xx are not).
+        heartbeat: Seconds without a heartbeat after which a model call counts as lost (a dead
+            worker is noticed this fast); ``None`` takes the flow's, else 10 s.
+        step_timeout: Seconds one attempt of one model-call activity may run before Temporal ends
+            it and retries (start-to-close); ``None`` takes the flow's, else 600 s.
+
+    Raises:
+        UnknownOptionError: A keyword it does not know (a ``FlowDefinitionError`` and a
+            ``TypeError``), naming the likely fix and the known keywords.
+
+    Example:
+        RefinireAgent("writer", generation_instructions="Write a helpful answer",
+                      evaluation_instructions="Score accuracy and clarity from 0-100",
+                      model="gpt-4o-mini", threshold=85, max_retries=3, timeout=30)
     """
 
     def __init__(
@@ -126,13 +169,55 @@ class RefinireAgent(Step):
 
 
 class RouterAgent(Step):
-    """Classifies its input and routes to ``routes[category]``; data passes through unchanged."""
+    """Classifies its input and routes to ``routes[category]``; data passes through unchanged.
+
+    The decision is made in an activity (a model call, or your rules) and recorded in the history
+    like a condition's, so a replayed run takes the same path. It is also in
+    ``shared_state["<name>_classification"]``, ``shared_state["<name>_next_step"]`` and
+    ``ctx.routing_result`` (``classification``, ``next_step``, ``matched_by``, ``reply``).
+
+    Args:
+        config: A dict or a pydantic model (such as ``RouterConfig``) with the keys below; keyword
+            arguments are merged over it.
+        llm_pipeline: A ``RefinireAgent`` whose ``model`` is used when the config names none.
+        **kwargs: Config keys (``CONFIG_KEYS``):
+
+            - ``name``: The step's name (default ``"router"``).
+            - ``routes``: Category → step key (required). Renaming a target key breaks runs in
+              flight that take that route.
+            - ``classifier_type``: ``"llm"`` (the model's reply is matched exactly, then ignoring
+              case, then as a substring) or ``"rule"``.
+            - ``generation_instructions`` / ``classification_prompt``: The classification prompt.
+            - ``classification_examples``: Category → example inputs shown to the model.
+            - ``classification_rules``: Category → ``fn(data, ctx) -> bool``; the first true wins
+              (``"rule"``; runs in an activity).
+            - ``default_route``: The category (or step key) when nothing matches; else the first.
+            - ``model``: The model name (default ``"gpt-4o-mini"``).
+            - ``temperature``: Sampling temperature sent with the call.
+            - ``timeout``: Seconds the model call (one HTTP request) may take, as on
+              ``RefinireAgent``.
+            - ``retry``, ``heartbeat``, ``step_timeout``: Temporal options, as on
+              ``RefinireAgent``.
+            - ``store_classification_result``: Accepted for Refinire's ``RouterConfig``.
+
+    Raises:
+        FlowDefinitionError: No ``routes``, an unknown ``classifier_type``, or a ``"rule"``
+            classifier without rules.
+        UnknownOptionError: A config key it does not know, naming the likely fix and the known keys.
+
+    Example:
+        RouterAgent({"name": "content_router",
+                     "routes": {"technical": "tech_specialist", "business": "business_specialist"},
+                     "generation_instructions": "Classify ... Return only the category name.",
+                     "default_route": "business", "model": "gpt-4o-mini"})
+    """
 
     CONFIG_KEYS = ("name", "routes", "classifier_type", "generation_instructions", "model",
                    "default_route", "classification_rules", "classification_prompt",
                    "classification_examples", "store_classification_result", "temperature", "timeout",
                    "retry", "step_timeout", "heartbeat")
-    """Ours and Refinire's ``RouterConfig`` fields (``RouterAgent(RouterConfig(...))`` passes them all)."""
+    """Every config key a ``RouterAgent`` takes: ours and Refinire's ``RouterConfig`` fields
+    (``RouterAgent(RouterConfig(...))`` passes them all)."""
 
     def __init__(self, config: Mapping[str, Any] | BaseModel | None = None,
                  llm_pipeline: "RefinireAgent | None" = None, **kwargs: Any) -> None:
@@ -207,7 +292,41 @@ class RouterAgent(Step):
 class ClarifyAgent(Step):
     """Judges whether a request is clear enough; sets ``ctx.clarification_result``; data passes through.
 
-    With ``wait_for_answer=True`` an unclear request pauses a durable run until someone answers.
+    The model scores the request's clarity 0-100; ``is_clear`` is ``score >= threshold``.
+    ``ctx.clarification_result`` is ``{"is_clear", "clarification_question", "score",
+    "threshold", "reason", "turns", "answers", "clarified_request", "timed_out"}``. With
+    ``wait_for_answer=True`` an unclear request pauses a durable run until someone answers
+    (``handle.answer(text)``, ``refinire-flow answer``, ``flow.feed``); each answer is judged
+    again, up to 3 questions per visit.
+
+    Args:
+        name: The step's name, shown in histories and ``pending_question``.
+        generation_instructions: How to phrase the clarification question.
+        clarification_instructions: What makes a request clear enough.
+        threshold: The clarity score (0-100) that counts as clear.
+        model: The model name sent with each call.
+        wait_for_answer: Pause the run on an unclear request until someone answers.
+        answer_timeout: Seconds to wait for an answer; then the step finishes with
+            ``is_clear=False`` and ``timed_out=True``. ``None`` waits indefinitely.
+        temperature: Sampling temperature sent with each call; ``None`` sends none.
+        timeout: Seconds one model call (one HTTP request) may take, as on ``RefinireAgent``.
+        next_step: The key of the step that follows; ``None`` takes the implicit rule.
+        retry: Attempts (``int``) or a ``RetrySpec`` for each model call; ``None`` takes the flow's,
+            else 5 attempts from 1 s (HTTP 408/409/429/5xx and timeouts are retried, honouring
+            Retry-After; other 4xx are not).
+        heartbeat: Seconds without a heartbeat after which a model call counts as lost (a dead
+            worker is noticed this fast); ``None`` takes the flow's, else 10 s.
+        step_timeout: Seconds one attempt of one model-call activity may run before Temporal ends
+            it and retries (start-to-close); ``None`` takes the flow's, else 600 s.
+
+    Raises:
+        UnknownOptionError: A keyword it does not know, naming the likely fix and the known ones.
+
+    Example:
+        ClarifyAgent("requirement_clarifier",
+                     generation_instructions="Generate questions to clarify user requirements",
+                     clarification_instructions="Determine if requirements are sufficiently clear",
+                     threshold=80.0, wait_for_answer=True, answer_timeout=3600)
     """
 
     def __init__(

@@ -18,7 +18,10 @@ __all__ = ["RouterAgent", "RouterConfig", "create_content_type_router", "create_
 
 
 class RouterConfig(BaseModel):
-    """How a ``RouterAgent`` classifies and where each category goes.
+    """How a ``RouterAgent`` classifies and where each category goes (Refinire's config model).
+
+    ``RouterAgent(RouterConfig(...))`` takes every field; the agent's own keys (``model``,
+    ``timeout``, ``retry``, ...) can be passed beside it as keywords.
 
     Raises:
         pydantic.ValidationError: "Routes cannot be empty"; "Default route 'x' must exist in routes".
@@ -27,15 +30,22 @@ class RouterConfig(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     name: str
+    """The router step's name, shown in histories and the UI."""
     routes: dict[str, str]
-    """Category → the step key the flow goes to."""
+    """Category → the step key the flow goes to. Renaming a target key breaks runs in flight that
+    take that route."""
     classifier_type: Literal["llm", "rule"] = "llm"
+    """``"llm"``: the model names the category; ``"rule"``: ``classification_rules`` decide."""
     classification_prompt: str | None = None
+    """Instructions for the model's classification (the router's ``generation_instructions``)."""
     classification_examples: dict[str, list[str]] | None = None
+    """Category → example inputs, shown to the model with the prompt."""
     classification_rules: dict[str, Callable[[Any, Context], bool]] | None = None
     """Category → ``fn(data, ctx)``; the first that returns true wins (``"rule"`` classifier)."""
     default_route: str | None = None
+    """The category taken when nothing matches; ``None`` takes the first route."""
     store_classification_result: bool = True
+    """Refinire's switch; the decision is always stored (``shared_state["<name>_classification"]``)."""
 
     @field_validator("routes")
     @classmethod
