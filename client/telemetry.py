@@ -14,7 +14,6 @@ from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from refinire import _registry, observability
-from refinire.errors import FlowExecutionError
 
 from .recorded import split_activity_id
 
@@ -71,13 +70,9 @@ def worker_interceptors() -> list[Interceptor]:
 
     found: list[Interceptor] = [ConsoleTracing(), StepHooks()]
     if observability.opentelemetry_enabled():
-        try:
-            from temporalio.contrib.opentelemetry import TracingInterceptor
-        except ImportError:
-            raise FlowExecutionError(
-                "OpenTelemetry tracing is enabled but not installed: pip install 'refinire-flow[otel]' "
-                "(or pip install .[otel] in the project).") from None
-        found.append(TracingInterceptor())
+        from .otel import tracing_interceptors
+
+        found = [*tracing_interceptors(), *found]  # outermost: a step's span holds its hooks
     return found
 
 
