@@ -163,7 +163,11 @@ def prepare(args: argparse.Namespace) -> list[str]:
     if args.console_tracing:
         observability.enable_console_tracing()
     if args.otel:
+        from client.otel import no_provider_warning
+
         observability.enable_opentelemetry()
+        if warning := no_provider_warning():
+            print(warning, file=sys.stderr, flush=True)
     return modules_from(args)
 
 

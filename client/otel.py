@@ -29,7 +29,7 @@ from refinire.errors import FlowExecutionError
 
 from .telemetry import _step_label
 
-__all__ = ["StepSpans", "tracing_interceptors"]
+__all__ = ["StepSpans", "no_provider_warning", "tracing_interceptors"]
 
 TRACER_NAME = "refinire"
 _NOT_STEPS = {"refinire.describe_flow", "refinire.checkpoint"}
@@ -70,6 +70,20 @@ class StepSpans(Interceptor):
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         return _StepSpan(next)
+
+
+def no_provider_warning() -> str | None:
+    """What to tell a worker started with ``--otel`` when the process has no tracer provider (its
+    spans would go nowhere), else ``None``."""
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        return None  # building the worker says how to install the extra
+    if type(trace.get_tracer_provider()).__name__ not in ("ProxyTracerProvider", "NoOpTracerProvider"):
+        return None
+    return ("warning: --otel: no OpenTelemetry tracer provider is configured in this process, so spans "
+            "go nowhere. Start the worker under `opentelemetry-instrument` (pip install "
+            "opentelemetry-distro opentelemetry-exporter-otlp) or set a provider in code.")
 
 
 def _run_carrier() -> dict[str, str]:
