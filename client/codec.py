@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import dataclasses
 import hashlib
 import os
@@ -22,16 +23,27 @@ from typing import Any, Sequence
 from temporalio.api.common.v1 import Payload
 from pydantic_core import to_json
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, pydantic_data_converter
+from pydantic import ValidationError
 from temporalio.converter import (
     CompositePayloadConverter,
     DataConverter,
-    DefaultFailureConverterWithEncodedAttributes,
     DefaultPayloadConverter,
     JSONPlainPayloadConverter,
     PayloadCodec,
+    SerializationContext,
+    WithSerializationContext,
 )
 
 from refinire._wire import WIRE
+
+from .undecodable import (
+    PayloadNotDecodable,
+    PlainKeyFailures,
+    RefuseSealed,
+    invalid_payload,
+    run_of,
+    sealed_elsewhere,
+)
 
 __all__ = ["ENCODING", "KEY_ENV", "EncryptionCodec", "codec_from_env", "data_converter"]
 
@@ -64,8 +76,12 @@ def key_id_for(key: bytes) -> str:
     return "sha256:" + hashlib.sha256(key).hexdigest()[:16]
 
 
-class EncryptionCodec(PayloadCodec):
-    """Seals each payload whole (metadata included) under AES-256-GCM with a random nonce."""
+class EncryptionCodec(PayloadCodec, WithSerializationContext):
+    """Seals each payload whole (metadata included) under AES-256-GCM with a random nonce.
+
+    A payload it cannot open raises ``PayloadNotDecodable`` naming the run (``client/undecodable.py``):
+    a run that its worker cannot read fails at once instead of retrying its workflow task forever.
+    """
 
     def __init__(self, key: bytes, key_id: str | None = None) -> None:
         try:
@@ -75,6 +91,13 @@ class EncryptionCodec(PayloadCodec):
                              "pip install 'refinire-flow[crypto]'") from None
         self._aes = AESGCM(key)
         self.key_id = key_id or key_id_for(key)
+        self._run: str | None = None
+
+    def with_context(self, context: SerializationContext) -> "EncryptionCodec":
+        """The same key, knowing which run it decodes for (its errors name the run)."""
+        other = copy.copy(self)
+        other._run = run_of(context)
+        return other
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self.seal(p) for p in payloads]
@@ -93,15 +116,17 @@ class EncryptionCodec(PayloadCodec):
             return payload
         key_id = payload.metadata.get(KEY_ID_META, b"").decode()
         if key_id != self.key_id:
-            raise CodecError(f"This payload was sealed with key {key_id!r}, but {KEY_ENV} holds key "
-                             f"{self.key_id!r}. Set {KEY_ENV} to the key the run was written with.")
+            raise sealed_elsewhere(self._run, key_id or "unknown", self.key_id, KEY_ENV)
         from cryptography.exceptions import InvalidTag
 
         try:
             plain = self._aes.decrypt(payload.data[:_NONCE], payload.data[_NONCE:], key_id.encode())
         except InvalidTag:
-            raise CodecError(f"A payload sealed with key {key_id!r} failed authentication: it was "
-                             "altered, or the key differs from the one that sealed it.") from None
+            where = f"Run {self._run!r}: a" if self._run else "A"
+            raise PayloadNotDecodable(
+                f"{where} payload sealed with key {key_id!r} failed authentication: it was altered, or "
+                f"{KEY_ENV} differs from the key that sealed it although {KEY_ID_ENV} gives them the "
+                "same id. Start the worker with the key the run was sealed with.", "PayloadKeyMismatch") from None
         out = Payload()
         out.ParseFromString(plain)
         return out
@@ -121,6 +146,13 @@ class WireJSONConverter(PydanticJSONPlainPayloadConverter):
 
     def to_payload(self, value: Any) -> Payload | None:
         return Payload(metadata={"encoding": self.encoding.encode()}, data=to_json(value, context=WIRE))
+
+    def from_payload(self, payload: Payload, type_hint: Any = None) -> Any:
+        """JSON the model rejects is ``PayloadNotDecodable`` (a run fails at once, not its task forever)."""
+        try:
+            return super().from_payload(payload, type_hint)
+        except ValidationError as err:
+            raise invalid_payload(err, type_hint, payload) from None
 
 
 class WirePayloadConverter(CompositePayloadConverter):
@@ -142,7 +174,7 @@ def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
     """
     codec = codec or codec_from_env()
     if codec is None:
-        return WIRE_CONVERTER
-    return dataclasses.replace(WIRE_CONVERTER, payload_codec=codec,
-                               failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
+        # Without a key, a sealed payload is refused naming the key it needs (not an unknown encoding).
+        return dataclasses.replace(WIRE_CONVERTER, payload_codec=RefuseSealed(ENCODING, KEY_ID_META, KEY_ENV))
+    return dataclasses.replace(WIRE_CONVERTER, payload_codec=codec, failure_converter_class=PlainKeyFailures)
 
