@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.steps import ACTIVITIES
+from client.undecodable import DecodeAwareRunner
 from refinire import _registry
 from refinire.flow import Flow
 from workflows.flow_workflow import FlowWorkflow
@@ -32,13 +33,14 @@ __all__ = ["build_worker", "flows_in_modules", "main", "serve"]
 # The workflow's helper modules are passed through too: the sandbox otherwise re-imports them for
 # every run (``from . import agents`` escapes imports_passed_through), rebuilding their pydantic
 # models each time, which cost about 10% of a short run's latency (see docs/benchmarks.md).
-_RUNNER = SandboxedWorkflowRunner(
+# DecodeAwareRunner: a payload the worker cannot decode fails the run, not its task forever.
+_RUNNER = DecodeAwareRunner(SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "refinire", "pydantic", "pydantic_core",
         "workflows.agents", "workflows.agent_io", "workflows.delta", "workflows.io",
         "workflows.limits", "workflows.parallel", "workflows.runtime", "workflows.search",
         "workflows.values", "workflows.waits")
-)
+))
 
 
 def _extra_activities() -> list:

@@ -30,20 +30,11 @@ from temporalio.converter import (
     DefaultPayloadConverter,
     JSONPlainPayloadConverter,
     PayloadCodec,
-    SerializationContext,
-    WithSerializationContext,
 )
 
 from refinire._wire import WIRE
 
-from .undecodable import (
-    PayloadNotDecodable,
-    PlainKeyFailures,
-    RefuseSealed,
-    invalid_payload,
-    run_of,
-    sealed_elsewhere,
-)
+from .undecodable import WHY_META, PlainKeyFailures, SealedPayloadConverter, invalid_payload
 
 __all__ = ["ENCODING", "KEY_ENV", "EncryptionCodec", "codec_from_env", "data_converter"]
 
@@ -56,6 +47,11 @@ _NONCE = 12
 
 class CodecError(ValueError):
     """A key that cannot be used or a payload this key cannot open; the message says which."""
+
+    def __init__(self, message: str, *, why: str = "") -> None:
+        super().__init__(message)
+        self.why = why
+        """For a payload it cannot open: why, as the end of a sentence about this worker."""
 
 
 def parse_key(text: str) -> bytes:
@@ -76,11 +72,12 @@ def key_id_for(key: bytes) -> str:
     return "sha256:" + hashlib.sha256(key).hexdigest()[:16]
 
 
-class EncryptionCodec(PayloadCodec, WithSerializationContext):
+class EncryptionCodec(PayloadCodec):
     """Seals each payload whole (metadata included) under AES-256-GCM with a random nonce.
 
-    A payload it cannot open raises ``PayloadNotDecodable`` naming the run (``client/undecodable.py``):
-    a run that its worker cannot read fails at once instead of retrying its workflow task forever.
+    A payload it cannot open raises ``CodecError``; the ``lenient()`` copy that clients and workers
+    use passes it on, marked with why, for ``SealedPayloadConverter`` to fail the run that holds it
+    (``client/undecodable.py``) instead of a workflow task that retries forever.
     """
 
     def __init__(self, key: bytes, key_id: str | None = None) -> None:
@@ -91,19 +88,30 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
                              "pip install 'refinire-flow[crypto]'") from None
         self._aes = AESGCM(key)
         self.key_id = key_id or key_id_for(key)
-        self._run: str | None = None
+        self._lenient = False
 
-    def with_context(self, context: SerializationContext) -> "EncryptionCodec":
-        """The same key, knowing which run it decodes for (its errors name the run)."""
+    def lenient(self) -> "EncryptionCodec":
+        """The same key; a payload it cannot open passes through, marked with why."""
         other = copy.copy(self)
-        other._run = run_of(context)
+        other._lenient = True
         return other
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self.seal(p) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self.open(p) for p in payloads]
+        if not self._lenient:
+            return [self.open(p) for p in payloads]
+        out = []
+        for p in payloads:
+            try:
+                out.append(self.open(p))
+            except CodecError as err:
+                marked = Payload()
+                marked.CopyFrom(p)
+                marked.metadata[WHY_META] = err.why.encode()
+                out.append(marked)
+        return out
 
     def seal(self, payload: Payload) -> Payload:
         nonce = os.urandom(_NONCE)
@@ -116,17 +124,18 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
             return payload
         key_id = payload.metadata.get(KEY_ID_META, b"").decode()
         if key_id != self.key_id:
-            raise sealed_elsewhere(self._run, key_id or "unknown", self.key_id, KEY_ENV)
+            raise CodecError(f"This payload was sealed with key {key_id!r}, but {KEY_ENV} holds key "
+                             f"{self.key_id!r}. Set {KEY_ENV} to the key the run was written with.",
+                             why=f"this worker's {KEY_ENV} holds key {self.key_id!r}")
         from cryptography.exceptions import InvalidTag
 
         try:
             plain = self._aes.decrypt(payload.data[:_NONCE], payload.data[_NONCE:], key_id.encode())
         except InvalidTag:
-            where = f"Run {self._run!r}: a" if self._run else "A"
-            raise PayloadNotDecodable(
-                f"{where} payload sealed with key {key_id!r} failed authentication: it was altered, or "
-                f"{KEY_ENV} differs from the key that sealed it although {KEY_ID_ENV} gives them the "
-                "same id. Start the worker with the key the run was sealed with.", "PayloadKeyMismatch") from None
+            raise CodecError(f"A payload sealed with key {key_id!r} failed authentication: it was "
+                             "altered, or the key differs from the one that sealed it.",
+                             why=f"it fails authentication with this worker's {KEY_ENV} (altered, or "
+                                 "another key under the same id)") from None
         out = Payload()
         out.ParseFromString(plain)
         return out
@@ -152,15 +161,17 @@ class WireJSONConverter(PydanticJSONPlainPayloadConverter):
         try:
             return super().from_payload(payload, type_hint)
         except ValidationError as err:
-            raise invalid_payload(err, type_hint, payload) from None
+            invalid_payload(err, type_hint, payload)  # raises, naming the run, the model and the fix
 
 
 class WirePayloadConverter(CompositePayloadConverter):
-    """Temporal's default converters, with ``WireJSONConverter`` for JSON."""
+    """Temporal's default converters, with ``WireJSONConverter`` for JSON, and
+    ``SealedPayloadConverter`` for sealed payloads this process could not open."""
 
     def __init__(self) -> None:
         super().__init__(*(WireJSONConverter() if isinstance(c, JSONPlainPayloadConverter) else c
-                           for c in DefaultPayloadConverter.default_encoding_payload_converters))
+                           for c in DefaultPayloadConverter.default_encoding_payload_converters),
+                         SealedPayloadConverter())
 
 
 WIRE_CONVERTER = dataclasses.replace(pydantic_data_converter, payload_converter_class=WirePayloadConverter)
@@ -174,7 +185,8 @@ def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
     """
     codec = codec or codec_from_env()
     if codec is None:
-        # Without a key, a sealed payload is refused naming the key it needs (not an unknown encoding).
-        return dataclasses.replace(WIRE_CONVERTER, payload_codec=RefuseSealed(ENCODING, KEY_ID_META, KEY_ENV))
+        return WIRE_CONVERTER
+    if isinstance(codec, EncryptionCodec):
+        codec = codec.lenient()
     return dataclasses.replace(WIRE_CONVERTER, payload_codec=codec, failure_converter_class=PlainKeyFailures)
 

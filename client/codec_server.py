@@ -18,7 +18,6 @@ from google.protobuf.json_format import MessageToDict, ParseDict
 from temporalio.api.common.v1 import Payloads
 
 from .codec import KEY_ENV, CodecError, EncryptionCodec, codec_from_env
-from .undecodable import PayloadNotDecodable
 
 __all__ = ["main", "make_server", "serve"]
 
@@ -68,8 +67,6 @@ def _handler(codec: EncryptionCodec, origins: Sequence[str]) -> type[BaseHTTPReq
                 out = Payloads(payloads=asyncio.run(fn(list(payloads))))
             except CodecError as exc:
                 return self._reply(400, {"message": str(exc)})
-            except PayloadNotDecodable as exc:
-                return self._reply(400, {"message": exc.message})
             except Exception as exc:
                 return self._reply(400, {"message": f"Bad request to /{op}: {type(exc).__name__}: {exc}. "
                                                     'Send {"payloads": [...]} as Temporal JSON.'})

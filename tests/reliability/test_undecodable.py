@@ -83,7 +83,8 @@ async def test_a_run_sealed_with_another_key_fails_at_once_naming_the_key(monkey
     assert f"Run {run_id!r}" in message
     assert "sealed with key 'sha256:" in message
     assert ("holds key 'sha256:" if worker_key else f"this worker has no {KEY_ENV}") in message
-    assert "start the worker with the key the run was sealed with" in message
+    assert "Start the worker with the key the run was sealed with" in message
+    assert "The run failed instead of waiting" in message
 
     # Whoever holds the key reads the same message (it carries no data, so it is not sealed) ...
     starter = await _client_with(monkeypatch, sealed_with)
@@ -116,3 +117,61 @@ async def test_an_input_the_models_reject_fails_at_once_naming_the_field(client,
     assert f"Flow {flow.durable_name!r}: the run's input does not fit this worker's FlowRun model" in message
     assert "visits: Input should be a valid integer" in message and "'many'" not in message  # no data
     assert "another version of refinire-flow" in message
+
+
+async def _has_event(client: Client, run_id: str, kind: int) -> bool:
+    return any([e async for e in client.get_workflow_handle(run_id).fetch_history_events()
+                if e.event_type == kind])
+
+
+async def _until(predicate, what: str) -> None:
+    end = time.monotonic() + DEADLINE_S
+    while not await predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {DEADLINE_S:g}s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def test_a_run_in_flight_replayed_with_another_key_waits_saying_why(monkeypatch, tmp_path):
+    """A run that had progressed cannot fail on replay without contradicting its history: its task
+    fails with the same clear message (never reported as nondeterminism), it stays Running, and a
+    worker with the right key continues it."""
+    from refinire import RetrySpec
+
+    gate = tmp_path / "open"
+
+    def wait_for_gate(data, ctx):
+        if not gate.exists():
+            raise RuntimeError("gate closed")
+        return f"{data} through"
+
+    flow = Flow(steps=[FunctionStep("first", lambda data, ctx: f"{data}!"), FunctionStep("gate", wait_for_gate)],
+                name="rel-sealed-midrun", retry=RetrySpec(max_attempts=10_000, initial_interval_s=0.2,
+                                                          max_interval_s=0.5))
+    sealed_with = _key()
+    owner = await _client_with(monkeypatch, sealed_with)
+    run_id = f"{flow.durable_name}-{time.time_ns()}"
+    async with build_worker(owner, flow):
+        await start_run(owner, flow.durable_name, flow, "go", None, run_id)
+        await _until(lambda: _has_event(owner, run_id, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED),
+                     "the first step to complete")
+
+    stranger = await _client_with(monkeypatch, _key())
+    async with build_worker(stranger, flow):
+        await owner.get_workflow_handle(run_id).signal("poke")  # a workflow task the stranger must replay
+        await _until(lambda: _has_event(owner, run_id, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED),
+                     "the stranger's workflow task to fail")
+    events = [e async for e in owner.get_workflow_handle(run_id).fetch_history_events()]
+    failure = next(e.workflow_task_failed_event_attributes.failure for e in events
+                   if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+    text = f"{failure.message} {failure.cause.message}"
+    assert "Nondeterminism" not in text
+    assert f"Run {run_id!r} cannot be decoded here" in text and "sealed with key 'sha256:" in text
+    assert "it stays Running, and the first worker that can read it continues it" in text
+    assert (await owner.get_workflow_handle(run_id).describe()).status.name == "RUNNING"
+
+    gate.touch()
+    owner = await _client_with(monkeypatch, sealed_with)
+    async with build_worker(owner, flow):
+        result = await asyncio.wait_for(owner.get_workflow_handle(run_id).result(), DEADLINE_S)
+    assert result["output"] == "go! through"
