@@ -49,7 +49,27 @@ async def load_run(client: Client, run_id: str) -> RunTrace:
     trace = await trace_from_events(client, run_id, [list(h.events) for h in chain])
     if trace.status == "Running":
         await _add_pending(handle, trace)
+        trace.error = trace.error or stuck_reason(list(chain[-1].events))
     return trace
+
+
+def stuck_reason(events: list[HistoryEvent]) -> str | None:
+    """Why a running run cannot move: its last workflow task failed and none completed since
+    (a worker that cannot decode a run it replays, nondeterminism, a bug in workflow code)."""
+    failed = None
+    for ev in events:
+        if ev.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            failed = ev.workflow_task_failed_event_attributes.failure
+        elif ev.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            failed = None
+    if failed is None:
+        return None
+    causes, f = [], failed
+    while f is not None and f.message:
+        causes.append(_failure_text(f))
+        f = f.cause if f.HasField("cause") else None
+    return ("stuck: its workflow task keeps failing, so the run cannot move until a worker can "
+            "process it: " + " ← ".join(causes))
 
 
 def ledgers(trace: RunTrace) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -31,6 +31,7 @@ from workflows.io import WORKFLOW_NAME, task_queue_for
 from worker import build_worker
 
 DEADLINE_S = 30.0
+REFINIRE_FLOW = os.path.join(os.path.dirname(sys.executable), "refinire-flow")
 
 
 def _key() -> str:
@@ -119,6 +120,13 @@ async def test_an_input_the_models_reject_fails_at_once_naming_the_field(client,
     assert "another version of refinire-flow" in message
 
 
+def _cli(*args: str, key: str) -> subprocess.CompletedProcess:
+    import procs
+
+    return subprocess.run([REFINIRE_FLOW, *args], cwd=procs.TESTS, env=procs.env(**{KEY_ENV: key}),
+                          capture_output=True, text=True, timeout=120)
+
+
 async def _has_event(client: Client, run_id: str, kind: int) -> bool:
     return any([e async for e in client.get_workflow_handle(run_id).fetch_history_events()
                 if e.event_type == kind])
@@ -169,6 +177,18 @@ async def test_a_run_in_flight_replayed_with_another_key_waits_saying_why(monkey
     assert f"Run {run_id!r} cannot be decoded here" in text and "sealed with key 'sha256:" in text
     assert "it stays Running, and the first worker that can read it continues it" in text
     assert (await owner.get_workflow_handle(run_id).describe()).status.name == "RUNNING"
+
+    # The CLI says why it is stuck (as the key holder reads it), and exits 0: reading worked.
+    show = _cli("show", run_id, "--format", "text", key=sealed_with)
+    assert show.returncode == 0, show.stderr
+    assert "Error: stuck: its workflow task keeps failing" in show.stdout
+    assert f"Run {run_id!r} cannot be decoded here" in show.stdout
+    runs = _cli("runs", "--flow", flow.durable_name, key=sealed_with)
+    assert runs.returncode == 0, runs.stderr
+    row = next(line for line in runs.stdout.splitlines() if line.startswith(run_id))
+    assert row.split()[2] == "stuck"
+    assert f"run {run_id} is stuck: its workflow task keeps failing; `refinire-flow show {run_id}` says why" \
+        in runs.stderr
 
     gate.touch()
     owner = await _client_with(monkeypatch, sealed_with)
