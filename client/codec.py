@@ -22,8 +22,8 @@ from typing import Any, Sequence
 
 from temporalio.api.common.v1 import Payload
 from pydantic_core import to_json
-from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, pydantic_data_converter
 from pydantic import ValidationError
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, pydantic_data_converter
 from temporalio.converter import (
     CompositePayloadConverter,
     DataConverter,
@@ -181,7 +181,9 @@ def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
     """The converter every client and worker uses: pydantic JSON, sealed when a key is configured.
 
     Sealed converters also move failure messages and stack traces into an encrypted payload:
-    error messages often quote the data that caused them.
+    error messages often quote the data that caused them (but for the message of a run that failed
+    for a key, which holds none). A payload this process cannot decode fails the run that holds it
+    (``client/undecodable.py``).
     """
     codec = codec or codec_from_env()
     if codec is None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
@@ -70,7 +70,7 @@ class UndecodableOnReplay(ValueError):
 _ACTIVATION = threading.local()
 
 
-def _raise(message: str, kind: str, resume: str = "") -> None:
+def _raise(message: str, kind: str, resume: str = "") -> NoReturn:
     """At a run's tip the run fails (``PayloadNotDecodable``); on replay only the task does."""
     run = getattr(_ACTIVATION, "run", None)
     if run is not None and getattr(_ACTIVATION, "replaying", False):
@@ -88,7 +88,7 @@ def _run_prefix() -> str:
     return f"Run {run!r}: " if run else ""
 
 
-def invalid_payload(err: ValidationError, type_hint: Any, payload: Payload) -> None:
+def invalid_payload(err: ValidationError, type_hint: Any, payload: Payload) -> NoReturn:
     """Raise the error for JSON that the model it is read into rejects (what, where, the fix)."""
     name = getattr(type_hint, "__name__", None) or str(type_hint)
     what = _WHAT.get(name, f"a {name} payload")
