@@ -50,15 +50,17 @@ class _StepSpan(ActivityInboundInterceptor):
             return await self.next.execute_activity(input)
         arg = input.args[0] if input.args else None
         flow, step, kind = _step_label(info, arg)
+        call = getattr(arg, "call", None)  # a model call knows its flow and step by name
+        if call is not None:
+            flow, step = call.flow_name, call.step
         key = info.activity_id.rsplit("#", 1)[0].partition("/")[0]
         attributes: dict[str, Any] = {
             "refinire.flow": flow, "refinire.run_id": info.workflow_id or "", "refinire.step": step,
             "refinire.step_key": key, "refinire.step_kind": kind, "refinire.attempt": info.attempt,
             "refinire.activity_id": info.activity_id,
         }
-        call = _call_kind(info.activity_type)
-        if call is not None:
-            attributes["refinire.call"] = call
+        if (model_call := _call_kind(info.activity_type)) is not None:
+            attributes["refinire.call"] = model_call
         tracer = trace.get_tracer(TRACER_NAME)
         with tracer.start_as_current_span(step, kind=trace.SpanKind.INTERNAL, attributes=attributes,
                                           record_exception=True, set_status_on_exception=True):

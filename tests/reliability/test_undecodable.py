@@ -26,7 +26,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from client.codec import KEY_ENV
 from client.connect import connect
 from client.runner import start_run
-from refinire import Flow, FunctionStep
+from refinire import Flow, FunctionStep, RetrySpec
 from workflows.io import WORKFLOW_NAME, task_queue_for
 from worker import build_worker
 
@@ -144,8 +144,6 @@ async def test_a_run_in_flight_replayed_with_another_key_waits_saying_why(monkey
     """A run that had progressed cannot fail on replay without contradicting its history: its task
     fails with the same clear message (never reported as nondeterminism), it stays Running, and a
     worker with the right key continues it."""
-    from refinire import RetrySpec
-
     gate = tmp_path / "open"
 
     def wait_for_gate(data, ctx):
