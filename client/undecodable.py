@@ -17,7 +17,9 @@ already progressed (a worker restarted with another key, say) cannot add a failu
 contradicting the history (Temporal would report nondeterminism and retry anyway). There the error
 fails the task with the same clear message (``UndecodableOnReplay``): the run stays Running, nothing
 is lost, and the first worker that can read it continues it; ``show`` and ``runs`` say why it is
-stuck. ``DecodeAwareRunner`` wraps the worker's workflow runner to tell the two apart.
+stuck. ``DecodeAwareRunner`` wraps the worker's workflow runner to tell the two apart; that is
+why the codec never raises in a client or worker (``EncryptionCodec.lenient``): codecs run before
+the activation, where nobody knows yet whether it replays.
 
 Nothing else changes: nondeterminism and errors in workflow code are not decoding, so they keep
 failing the task; activities wrap decoding errors in a retryable error of their own (the step's
