@@ -16,6 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.llm_client import OpenAIChat
+from activities.model_spans import model_call_span, record_usage
 from activities.steps import STEP_POOL, heartbeat_while
 from refinire import registry
 from refinire.calls import call_kind, invoke
@@ -98,15 +99,17 @@ async def chat(call: LLMCall, messages: list[ChatMessage],
     else:
         activity_id, attempt = in_process
     kwargs["extra_headers"] = {"X-Refinire-Activity": activity_id, "X-Refinire-Step": call.step}
-    pending = asyncio.ensure_future(CHAT.create(**kwargs))
-    # In-process calls heartbeat only when made from inside some activity (a custom step's code).
-    completion = await (heartbeat_while(pending) if in_process is None or activity.in_activity() else pending)
-    text = (completion.choices[0].message.content or "") if completion.choices else ""
-    u = completion.usage
-    usage = Usage(model=completion.model or call.model, activity_attempt=attempt,
-                  prompt_tokens=getattr(u, "prompt_tokens", 0) or 0,
-                  completion_tokens=getattr(u, "completion_tokens", 0) or 0,
-                  total_tokens=getattr(u, "total_tokens", 0) or 0)
+    with model_call_span(call) as span:
+        pending = asyncio.ensure_future(CHAT.create(**kwargs))
+        # In-process calls heartbeat only when made from inside some activity (a custom step's code).
+        completion = await (heartbeat_while(pending) if in_process is None or activity.in_activity() else pending)
+        text = (completion.choices[0].message.content or "") if completion.choices else ""
+        u = completion.usage
+        usage = Usage(model=completion.model or call.model, activity_attempt=attempt,
+                      prompt_tokens=getattr(u, "prompt_tokens", 0) or 0,
+                      completion_tokens=getattr(u, "completion_tokens", 0) or 0,
+                      total_tokens=getattr(u, "total_tokens", 0) or 0)
+        record_usage(span, usage)
     return text, usage
 
 

@@ -14,8 +14,8 @@ from typing import IO, Any
 
 from ._sync import blocking
 
-__all__ = ["TraceMetadata", "TraceRecord", "TraceRegistry", "disable_console_tracing", "disable_tracing",
-           "enable_console_tracing", "enable_opentelemetry", "get_global_registry", "set_global_registry"]
+__all__ = ["TraceMetadata", "TraceRecord", "TraceRegistry", "disable_console_tracing",
+           "disable_opentelemetry", "disable_tracing", "enable_console_tracing", "enable_opentelemetry", "get_global_registry", "set_global_registry"]
 
 _state: dict[str, Any] = {"console": False, "stream": None, "otel": False}
 
@@ -43,8 +43,18 @@ def console_stream() -> IO[str] | None:
 
 
 def enable_opentelemetry() -> None:
-    """Add temporalio's OpenTelemetry interceptor to workers built from now on (needs ``[otel]``)."""
+    """Trace steps with OpenTelemetry in workers built from now on (needs the ``otel`` extra).
+
+    Each step attempt becomes a span named after the step, inside temporalio's ``RunActivity``
+    span, and each model call a ``chat <model>`` span with its token counts (``client/otel.py``).
+    Spans go to the tracer provider the process configured (``opentelemetry.trace``).
+    """
     _state["otel"] = True
+
+
+def disable_opentelemetry() -> None:
+    """Workers built from now on add no OpenTelemetry interceptor; model calls open no span."""
+    _state["otel"] = False
 
 
 def opentelemetry_enabled() -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import dataclasses
 import hashlib
 import os
@@ -21,17 +22,19 @@ from typing import Any, Sequence
 
 from temporalio.api.common.v1 import Payload
 from pydantic_core import to_json
+from pydantic import ValidationError
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, pydantic_data_converter
 from temporalio.converter import (
     CompositePayloadConverter,
     DataConverter,
-    DefaultFailureConverterWithEncodedAttributes,
     DefaultPayloadConverter,
     JSONPlainPayloadConverter,
     PayloadCodec,
 )
 
 from refinire.wire import WIRE
+
+from .undecodable import WHY_META, PlainKeyFailures, SealedPayloadConverter, invalid_payload
 
 __all__ = ["ENCODING", "KEY_ENV", "EncryptionCodec", "codec_from_env", "data_converter"]
 
@@ -44,6 +47,11 @@ _NONCE = 12
 
 class CodecError(ValueError):
     """A key that cannot be used or a payload this key cannot open; the message says which."""
+
+    def __init__(self, message: str, *, why: str = "") -> None:
+        super().__init__(message)
+        self.why = why
+        """For a payload it cannot open: why, as the end of a sentence about this worker."""
 
 
 def parse_key(text: str) -> bytes:
@@ -65,7 +73,12 @@ def key_id_for(key: bytes) -> str:
 
 
 class EncryptionCodec(PayloadCodec):
-    """Seals each payload whole (metadata included) under AES-256-GCM with a random nonce."""
+    """Seals each payload whole (metadata included) under AES-256-GCM with a random nonce.
+
+    A payload it cannot open raises ``CodecError``; the ``lenient()`` copy that clients and workers
+    use passes it on, marked with why, for ``SealedPayloadConverter`` to fail the run that holds it
+    (``client/undecodable.py``) instead of a workflow task that retries forever.
+    """
 
     def __init__(self, key: bytes, key_id: str | None = None) -> None:
         try:
@@ -75,12 +88,30 @@ class EncryptionCodec(PayloadCodec):
                              "pip install 'refinire-flow[crypto]'") from None
         self._aes = AESGCM(key)
         self.key_id = key_id or key_id_for(key)
+        self._lenient = False
+
+    def lenient(self) -> "EncryptionCodec":
+        """The same key; a payload it cannot open passes through, marked with why."""
+        other = copy.copy(self)
+        other._lenient = True
+        return other
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self.seal(p) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self.open(p) for p in payloads]
+        if not self._lenient:
+            return [self.open(p) for p in payloads]
+        out = []
+        for p in payloads:
+            try:
+                out.append(self.open(p))
+            except CodecError as err:
+                marked = Payload()
+                marked.CopyFrom(p)
+                marked.metadata[WHY_META] = err.why.encode()
+                out.append(marked)
+        return out
 
     def seal(self, payload: Payload) -> Payload:
         nonce = os.urandom(_NONCE)
@@ -94,14 +125,17 @@ class EncryptionCodec(PayloadCodec):
         key_id = payload.metadata.get(KEY_ID_META, b"").decode()
         if key_id != self.key_id:
             raise CodecError(f"This payload was sealed with key {key_id!r}, but {KEY_ENV} holds key "
-                             f"{self.key_id!r}. Set {KEY_ENV} to the key the run was written with.")
+                             f"{self.key_id!r}. Set {KEY_ENV} to the key the run was written with.",
+                             why=f"this worker's {KEY_ENV} holds key {self.key_id!r}")
         from cryptography.exceptions import InvalidTag
 
         try:
             plain = self._aes.decrypt(payload.data[:_NONCE], payload.data[_NONCE:], key_id.encode())
         except InvalidTag:
             raise CodecError(f"A payload sealed with key {key_id!r} failed authentication: it was "
-                             "altered, or the key differs from the one that sealed it.") from None
+                             "altered, or the key differs from the one that sealed it.",
+                             why=f"it fails authentication with this worker's {KEY_ENV} (altered, or "
+                                 "another key under the same id)") from None
         out = Payload()
         out.ParseFromString(plain)
         return out
@@ -122,13 +156,22 @@ class WireJSONConverter(PydanticJSONPlainPayloadConverter):
     def to_payload(self, value: Any) -> Payload | None:
         return Payload(metadata={"encoding": self.encoding.encode()}, data=to_json(value, context=WIRE))
 
+    def from_payload(self, payload: Payload, type_hint: Any = None) -> Any:
+        """JSON the model rejects is ``PayloadNotDecodable`` (a run fails at once, not its task forever)."""
+        try:
+            return super().from_payload(payload, type_hint)
+        except ValidationError as err:
+            invalid_payload(err, type_hint, payload)  # raises, naming the run, the model and the fix
+
 
 class WirePayloadConverter(CompositePayloadConverter):
-    """Temporal's default converters, with ``WireJSONConverter`` for JSON."""
+    """Temporal's default converters, with ``WireJSONConverter`` for JSON, and
+    ``SealedPayloadConverter`` for sealed payloads this process could not open."""
 
     def __init__(self) -> None:
         super().__init__(*(WireJSONConverter() if isinstance(c, JSONPlainPayloadConverter) else c
-                           for c in DefaultPayloadConverter.default_encoding_payload_converters))
+                           for c in DefaultPayloadConverter.default_encoding_payload_converters),
+                         SealedPayloadConverter())
 
 
 WIRE_CONVERTER = dataclasses.replace(pydantic_data_converter, payload_converter_class=WirePayloadConverter)
@@ -138,11 +181,14 @@ def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
     """The converter every client and worker uses: pydantic JSON, sealed when a key is configured.
 
     Sealed converters also move failure messages and stack traces into an encrypted payload:
-    error messages often quote the data that caused them.
+    error messages often quote the data that caused them (but for the message of a run that failed
+    for a key, which holds none). A payload this process cannot decode fails the run that holds it
+    (``client/undecodable.py``).
     """
     codec = codec or codec_from_env()
     if codec is None:
         return WIRE_CONVERTER
-    return dataclasses.replace(WIRE_CONVERTER, payload_codec=codec,
-                               failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
+    if isinstance(codec, EncryptionCodec):
+        codec = codec.lenient()
+    return dataclasses.replace(WIRE_CONVERTER, payload_codec=codec, failure_converter_class=PlainKeyFailures)
 

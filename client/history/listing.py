@@ -137,8 +137,15 @@ async def list_runs(client: Client, flow: str | None = None, status: str | None 
         agents = memo.get(AGENTS_MEMO)
         rows.append(to_row(e, tuple(str(v) for v in agents) if isinstance(agents, list) else (),
                            _run_started(memo)))
-    return [dataclasses.replace(r, step=await current_step(client, r.run_id))
-            if r.status == "running" and not r.step else r for r in rows]
+    out = []
+    for r in rows:
+        if r.status == "running":
+            step, task_attempt = await running_facts(client, r.run_id)
+            # A workflow task on its second attempt or later failed (or its worker vanished) and
+            # none completed since: the run cannot move. `show` says why.
+            r = dataclasses.replace(r, step=r.step or step, status="stuck" if task_attempt > 1 else r.status)
+        out.append(r)
+    return out
 
 
 async def find_run(client: Client, run_id: str) -> RunRow | None:
@@ -148,15 +155,22 @@ async def find_run(client: Client, run_id: str) -> RunRow | None:
     return None
 
 
-async def current_step(client: Client, run_id: str) -> str | None:
-    """A running run's step from its pending activity (id ``<key>#<visit>...``): runs mark
-    FlowStep only where they settle, to keep visibility writes off the per-step path."""
+async def running_facts(client: Client, run_id: str) -> tuple[str | None, int]:
+    """A running run's step from its pending activity (id ``<key>#<visit>...``: runs mark
+    FlowStep only where they settle, to keep visibility writes off the per-step path), and the
+    attempt of its pending workflow task (0 when none is pending)."""
     try:
         desc = await client.get_workflow_handle(run_id).describe()
     except Exception:
-        return None
+        return None, 0
     pending = desc.raw_description.pending_activities
-    return parse_activity_id(pending[0].activity_id).key if pending else None
+    step = parse_activity_id(pending[0].activity_id).key if pending else None
+    task = desc.raw_description.pending_workflow_task
+    return step, task.attempt if desc.raw_description.HasField("pending_workflow_task") else 0
+
+
+async def current_step(client: Client, run_id: str) -> str | None:
+    return (await running_facts(client, run_id))[0]
 
 
 def _when(value: datetime) -> str:

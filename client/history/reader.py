@@ -120,6 +120,15 @@ class _Reader:
                 details = {}
         return failure_text(opened), details
 
+    async def _task_failure(self, failure: Failure) -> str:
+        """A failed workflow task's failure and its causes, outermost first."""
+        causes, f = [], failure
+        while f is not None and f.message:
+            causes.append((await self.failure(f))[0])
+            f = f.cause if f.HasField("cause") else None
+        return ("stuck: its workflow task keeps failing, so the run cannot move until a worker can "
+                "process it: " + " ← ".join(causes))
+
     async def summary(self, ev: HistoryEvent) -> str | None:
         if ev.HasField("user_metadata") and ev.user_metadata.HasField("summary"):
             value = await self.value([ev.user_metadata.summary])
@@ -177,6 +186,10 @@ class _Reader:
                 rec.marks.append(Mark("closed", ev.event_id, at, activity=act))
             elif et == EventType.EVENT_TYPE_MARKER_RECORDED:
                 await self._marker(ev, at)
+            elif et == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                rec.stuck = await self._task_failure(ev.workflow_task_failed_event_attributes.failure)
+            elif et == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                rec.stuck = None
             elif et in CLOSED:
                 rec.status, rec.closed_at = CLOSED[et], at
                 await self._closed(ev)

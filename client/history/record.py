@@ -82,6 +82,9 @@ class RunRecord:
     """What the workflow attached to its failure: ``step``, ``step_key``, ``cause_type``, ..."""
     continuations: int = 0
     marks: list[Mark] = field(default_factory=list)
+    stuck: str | None = None
+    """Why a running run cannot move: its last workflow task failed and none completed since (a
+    worker that cannot decode a run it replays, nondeterminism, a bug in workflow code)."""
     unreadable: str | None = None
     """Why the first payload that could not be decoded could not (a sealed run read without its key)."""
 

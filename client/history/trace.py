@@ -32,9 +32,11 @@ async def load_trace(client: Client, run_id: str) -> RunTrace:
     Raises:
         FlowExecutionError: the run cannot be read (see ``reader.read_run``).
     """
-    trace = trace_of(await read_run(client, run_id))
+    rec = await read_run(client, run_id)
+    trace = trace_of(rec)
     if trace.status == "Running":
         await _add_pending(client, trace)
+        trace.error = trace.error or rec.stuck
     return trace
 
 

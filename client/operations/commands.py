@@ -241,6 +241,9 @@ async def cmd_runs(args: argparse.Namespace) -> int:
     cut = limit is not None and len(rows) > limit
     rows = rows[:limit] if cut else rows
     _out(format_table(rows) if rows else "no runs")
+    for r in rows:
+        if r.status == "stuck":
+            _err(f"run {r.run_id} is stuck: its workflow task keeps failing; `refinire-flow show {r.run_id}` says why")
     if cut:
         _err(f"showing the newest {limit} runs; more exist: --limit N or --all shows them")
     return EXIT_OK

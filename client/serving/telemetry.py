@@ -15,7 +15,6 @@ from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, 
 
 from refinire import observability
 from refinire import registry
-from refinire.errors import FlowExecutionError
 
 from workflows.formats import DESCRIBE_ACTIVITY, parse_activity_id
 
@@ -72,13 +71,9 @@ def worker_interceptors() -> list[Interceptor]:
 
     found: list[Interceptor] = [ConsoleTracing(), StepHooks()]
     if observability.opentelemetry_enabled():
-        try:
-            from temporalio.contrib.opentelemetry import TracingInterceptor
-        except ImportError:
-            raise FlowExecutionError(
-                "OpenTelemetry tracing is enabled but not installed: pip install 'refinire-flow[otel]' "
-                "(or pip install .[otel] in the project).") from None
-        found.append(TracingInterceptor())
+        from .otel import tracing_interceptors
+
+        found = [*tracing_interceptors(), *found]  # outermost: a step's span holds its hooks
     return found
 
 

@@ -25,6 +25,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.steps import ACTIVITIES
 from client.connection.connect import connect
+from client.connection.undecodable import DecodeAwareRunner
 from refinire import observability, registry
 from refinire.flow import Flow
 from workflows.flow_workflow import FlowWorkflow
@@ -39,13 +40,14 @@ __all__ = ["SANDBOX_RUNNER", "build_worker", "flows_in_modules", "main", "serve"
 # The workflow's helper modules are passed through too: the sandbox otherwise re-imports them for
 # every run (``from . import agents`` escapes imports_passed_through), rebuilding their pydantic
 # models each time, which cost about 10% of a short run's latency (see docs/benchmarks.md).
-SANDBOX_RUNNER = SandboxedWorkflowRunner(
+# DecodeAwareRunner: a payload the worker cannot decode fails the run, not its task forever.
+SANDBOX_RUNNER = DecodeAwareRunner(SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "refinire", "pydantic", "pydantic_core",
         "workflows.agents", "workflows.agent_io", "workflows.delta", "workflows.formats", "workflows.io",
         "workflows.limits", "workflows.parallel", "workflows.runtime", "workflows.search",
         "workflows.values", "workflows.waits")
-)
+))
 
 
 def _extra_activities() -> list:
@@ -160,7 +162,11 @@ def prepare(args: argparse.Namespace) -> list[str]:
     if args.console_tracing:
         observability.enable_console_tracing()
     if args.otel:
+        from .otel import no_provider_warning
+
         observability.enable_opentelemetry()
+        if warning := no_provider_warning():
+            print(warning, file=sys.stderr, flush=True)
     return modules_from(args)
 
 
