@@ -5,15 +5,13 @@ Named and attributed as OpenTelemetry's GenAI conventions say (``chat <model>``,
 ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``), plus ``gen_ai.usage.total_tokens``
 and the step it belongs to (``refinire.flow``, ``refinire.step``, ``refinire.call``,
 ``refinire.generation``). On a worker it is a child of the step attempt's span
-(``client/otel.py``). With tracing off, or without the ``otel`` extra, it costs nothing.
+(``client/serving/otel.py``). With tracing off, or without the ``otel`` extra, it costs nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 from typing import Any, Iterator
-
-from refinire import observability
 
 __all__ = ["model_call_span", "record_usage"]
 
@@ -22,12 +20,14 @@ __all__ = ["model_call_span", "record_usage"]
 def model_call_span(call: Any) -> Iterator[Any]:
     """Yield a span for one model call (``None`` when tracing is off); the caller sets the usage
     with ``record_usage``. An exception ends the span with status ERROR."""
-    if not observability.opentelemetry_enabled():
-        yield None
-        return
     try:
         from opentelemetry import trace
     except ImportError:  # the worker said so when it was built; a call never fails for it
+        yield None
+        return
+    # Tracing is on for this call when the worker's interceptor opened the step attempt's span
+    # (activities do not read the client-side switch in refinire.observability).
+    if not trace.get_current_span().is_recording():
         yield None
         return
     tracer = trace.get_tracer("refinire")

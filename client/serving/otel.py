@@ -27,7 +27,7 @@ from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, 
 
 from refinire.errors import FlowExecutionError
 
-from .telemetry import _step_label
+from .labels import step_label
 
 __all__ = ["StepSpans", "no_provider_warning", "tracing_interceptors"]
 
@@ -49,7 +49,7 @@ class _StepSpan(ActivityInboundInterceptor):
         if info.activity_type in _NOT_STEPS:
             return await self.next.execute_activity(input)
         arg = input.args[0] if input.args else None
-        flow, step, kind = _step_label(info, arg)
+        flow, step, kind = step_label(info, arg)
         call = getattr(arg, "call", None)  # a model call knows its flow and step by name
         if call is not None:
             flow, step = call.flow_name, call.step

@@ -14,24 +14,12 @@ from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from refinire import observability
-from refinire import registry
 
-from workflows.formats import DESCRIBE_ACTIVITY, parse_activity_id
+from workflows.formats import DESCRIBE_ACTIVITY
+
+from .labels import step_label
 
 _QUIET = {DESCRIBE_ACTIVITY}
-
-
-def _step_label(info: activity.Info, arg: Any) -> tuple[str, str, str]:
-    """(flow, step, kind) for an activity: flow from the task queue, step from the activity id."""
-    flow = getattr(arg, "flow_name", None) or info.task_queue.removeprefix("refinire.")
-    key, branch, _ = parse_activity_id(info.activity_id)
-    registered = registry.get(flow)
-    spec = registered.spec.steps.get(key) if registered is not None else None
-    kind = spec.kind if spec is not None else info.activity_type
-    name = spec.name if spec is not None else key
-    if branch:
-        name = f"{name}/{branch}"
-    return flow, name, kind
 
 
 class _ConsoleActivity(ActivityInboundInterceptor):
@@ -39,7 +27,7 @@ class _ConsoleActivity(ActivityInboundInterceptor):
         info = activity.info()
         if not observability.console_tracing_enabled() or info.activity_type in _QUIET:
             return await self.next.execute_activity(input)
-        flow, step, kind = _step_label(info, input.args[0] if input.args else None)
+        flow, step, kind = step_label(info, input.args[0] if input.args else None)
         attempt = f", attempt {info.attempt}" if info.attempt > 1 else ""
         _emit(f"▶ {flow} · {step} · {kind} started (run {info.workflow_id}{attempt})")
         began = time.monotonic()

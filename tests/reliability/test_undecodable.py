@@ -23,9 +23,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from client.codec import KEY_ENV
-from client.connect import connect
-from client.runner import start_run
+from client.connection.codec import KEY_ENV
+from client.connection.connect import connect
+from client.running.start import start_run
 from refinire import Flow, FunctionStep, RetrySpec
 from workflows.io import WORKFLOW_NAME, task_queue_for
 from worker import build_worker
