@@ -46,7 +46,7 @@ def enable_opentelemetry() -> None:
     """Trace steps with OpenTelemetry in workers built from now on (needs the ``otel`` extra).
 
     Each step attempt becomes a span named after the step, inside temporalio's ``RunActivity``
-    span, and each model call a ``chat <model>`` span with its token counts (``client/otel.py``).
+    span, and each model call a ``chat <model>`` span with its token counts (``client/serving/otel.py``).
     Spans go to the tracer provider the process configured (``opentelemetry.trace``).
     """
     _state["otel"] = True

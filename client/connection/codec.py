@@ -77,7 +77,7 @@ class EncryptionCodec(PayloadCodec):
 
     A payload it cannot open raises ``CodecError``; the ``lenient()`` copy that clients and workers
     use passes it on, marked with why, for ``SealedPayloadConverter`` to fail the run that holds it
-    (``client/undecodable.py``) instead of a workflow task that retries forever.
+    (``client/connection/undecodable.py``) instead of a workflow task that retries forever.
     """
 
     def __init__(self, key: bytes, key_id: str | None = None) -> None:
@@ -183,7 +183,7 @@ def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
     Sealed converters also move failure messages and stack traces into an encrypted payload:
     error messages often quote the data that caused them (but for the message of a run that failed
     for a key, which holds none). A payload this process cannot decode fails the run that holds it
-    (``client/undecodable.py``).
+    (``client/connection/undecodable.py``).
     """
     codec = codec or codec_from_env()
     if codec is None:

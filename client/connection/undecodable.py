@@ -9,7 +9,7 @@ payloads are converted fails the workflow execution instead of the task
 
 - a sealed payload this process cannot open (``SealedPayloadConverter``; the codec marks why:
   another key, or an altered payload; with no key at all there is no codec to ask);
-- JSON the models reject (``WireJSONConverter`` in ``client/codec.py`` calls ``invalid_payload``;
+- JSON the models reject (``WireJSONConverter`` in ``client/connection/codec.py`` calls ``invalid_payload``;
   type ``PayloadValidationError``, the SDK's reserved type for a payload that fails validation).
 
 Failing is only possible at the tip of a run's history. A worker that *replays* a run that had
