@@ -23,7 +23,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.steps import ACTIVITIES
 from refinire import _registry
 from refinire.flow import Flow
-from workflows.flow_workflow import FlowWorkflow
+from workflows.flow_workflow import WORKFLOWS
 from workflows.io import task_queue_for
 
 __all__ = ["build_worker", "flows_in_modules", "main", "serve"]
@@ -37,7 +37,7 @@ _RUNNER = SandboxedWorkflowRunner(
         "refinire", "pydantic", "pydantic_core",
         "workflows.agents", "workflows.agent_io", "workflows.delta", "workflows.io",
         "workflows.limits", "workflows.parallel", "workflows.runtime", "workflows.search",
-        "workflows.values", "workflows.waits")
+        "workflows.start", "workflows.step_input", "workflows.values", "workflows.waits")
 )
 
 
@@ -64,7 +64,7 @@ def build_worker(client: Client, flow: Flow, *, max_cached_workflows: int = 1000
     return Worker(
         client,
         task_queue=task_queue_for(name),
-        workflows=[FlowWorkflow],
+        workflows=WORKFLOWS,
         activities=[*ACTIVITIES, *_extra_activities()],
         workflow_runner=_RUNNER,
         max_cached_workflows=max_cached_workflows,

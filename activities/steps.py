@@ -17,6 +17,7 @@ from refinire.errors import NonRetryableError, exception_facts
 from refinire.steps import FunctionStep
 from workflows.delta import Snapshot, unpack
 from workflows.io import Checkpoint, DescribeFlowInput, DescribeFlowOutput, StepInput, StepOutput
+from workflows.step_input import fill_in
 from workflows.values import SUPPORTED, NotEncodable
 
 # Sync step code runs here, never on the worker's event loop: a blocking step stalls nothing else.
@@ -59,6 +60,8 @@ async def heartbeat_while(task: asyncio.Future) -> Any:
 
 @activity.defn(name="refinire.run_step")
 async def run_step(inp: StepInput) -> StepOutput:
+    info = activity.info()
+    inp = fill_in(inp, info.activity_id, info.workflow_type)
     where = f"{inp.step_key}/{inp.branch}" if inp.branch else inp.step_key
     step = _registry.live_step(inp.flow_name, inp.step_key, inp.branch)
     if step is None:

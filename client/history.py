@@ -18,6 +18,7 @@ from temporalio.client import Client
 from refinire._show import render_trace
 from refinire._trace import ActivityTrace, Decision, RunTrace
 from refinire.spec import FlowSpec
+from workflows.start import read_start
 from workflows.values import decode as decode_value
 
 from ._history_steps import assemble
@@ -101,11 +102,14 @@ async def _read_run(decode: "_Decoder", trace: RunTrace, events: list[HistoryEve
             a = ev.workflow_execution_started_event_attributes
             trace.temporal_run_id = a.original_execution_run_id
             trace.started_at = at
-            run = (await decode.all(a.input.payloads) or [None])[0]
-            if isinstance(run, dict):
-                trace.flow_name = run.get("flow_name", "")
-                if run.get("spec"):
-                    trace.spec = FlowSpec.model_validate(run["spec"])
+            args = await decode.all(a.input.payloads)
+            try:
+                run = read_start(args, a.workflow_type.name) if args else None
+            except ValueError:
+                run = None  # not a run of ours
+            if run is not None:
+                trace.flow_name = run.flow_name
+                trace.spec = run.spec
         elif et == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
             fields = ev.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
             # Older runs marked every step with a FlowStep-only upsert; newer runs upsert FlowStep

@@ -16,6 +16,7 @@ from refinire.errors import FlowExecutionError
 from refinire.spec import FlowSpec
 from workflows.delta import ContextDelta, Views, apply, unpack
 from workflows.io import DescribeFlowOutput, FlowRun
+from workflows.start import read_start
 
 from .chain import fetch_chain
 
@@ -123,7 +124,9 @@ def _parse_one(history: WorkflowHistory, conv: PayloadConverter, rec: RecordedRu
     for event in history.events:
         et = event.event_type
         if et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-            run = _decode(conv, event.workflow_execution_started_event_attributes.input, FlowRun)
+            started = event.workflow_execution_started_event_attributes
+            run = read_start([conv.from_payload(p) for p in started.input.payloads],
+                             started.workflow_type.name)
             if rec is None:
                 rec = RecordedRun(history.workflow_id, run, run.spec)
             else:

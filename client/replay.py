@@ -25,7 +25,7 @@ from temporalio.worker import Replayer
 from refinire.flow import Flow
 from refinire.spec import ConditionSpec, FlowSpec, ParallelSpec
 from refinire.steps import ConditionStep
-from workflows.flow_workflow import FlowWorkflow
+from workflows.flow_workflow import WORKFLOWS
 
 from . import recorded
 from .chain import fetch_chain
@@ -154,7 +154,7 @@ def _replayer() -> Replayer:
 
     from .codec import data_converter
 
-    return Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER,
+    return Replayer(workflows=WORKFLOWS, workflow_runner=_RUNNER,
                     data_converter=data_converter())
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
@@ -18,6 +17,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, TerminatedError, CancelledError
 from temporalio.service import RPCError
 
+from refinire._outline import outline
 from refinire._result import RunResult
 from refinire.context import Context
 from refinire.errors import FlowCancelled, FlowExecutionError, rebuild_exception
@@ -25,6 +25,7 @@ from refinire.flow import Flow
 from workflows.delta import pack, unpack
 from refinire.spec import FlowSpec
 from workflows.io import FORMAT, TASK_QUEUE_PREFIX, WORKFLOW_NAME, FlowResult, FlowRun, spans, task_queue_for
+from workflows.start import start_args
 from workflows.values import SUPPORTED, NotEncodable, encode
 from workflows.search import FLOW_NAME, FLOW_STATUS
 
@@ -34,11 +35,6 @@ from .runs import AGENTS_MEMO, agent_names
 
 if TYPE_CHECKING:
     from .handle import RunHandle
-
-
-RUN_STARTED_MEMO = "run_started"
-"""When the run started (ISO 8601, UTC), in its memo: continue-as-new carries the memo over, so the
-newest Temporal run of a long chain still knows when the run began (``refinire-flow runs``)."""
 
 
 def new_run_id(flow_name: str) -> str:
@@ -62,14 +58,8 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
     if spec_flow is not None and ctx.trace_id is None:
         ctx.trace_id = spec_flow.trace_id
     ctx.result = None  # the workflow sets it from FlowRun.input: the input travels once
-    details = None
-    if spec_flow is not None:
-        try:
-            from refinire._show import show
-
-            details = "```mermaid\n" + show(spec_flow, format="mermaid") + "\n```"
-        except Exception:
-            details = None
+    # The UI renders details as Markdown (no Mermaid): the flow drawn as text, in a code block.
+    details = f"```\n{outline(spec)}\n```" if spec is not None else None
     try:
         # The input and context keep their types (workflows.values); the workflow decodes them.
         ctx, views = pack(ctx)
@@ -86,14 +76,17 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
     arg = FlowRun(flow_name=flow_name, spec=spec, input=sent, context=ctx, search_attributes=sa_ready,
                   start_at=start_at, rerun_of=rerun_of, format=FORMAT, views=views,
                   code=spec_flow.code_location if spec_flow is not None else None)
-    await _refuse_oversized(client, flow_name, arg)
+    # The workflow type is the flow's name (workflows.start); a flow named like the type of the
+    # runs before it would reach the old interpreter, so it is started the old way.
+    args = [arg] if flow_name == WORKFLOW_NAME else start_args(arg)
+    await _refuse_oversized(client, flow_name, args)
     return await client.start_workflow(
-        WORKFLOW_NAME, arg, id=run_id, task_queue=task_queue_for(flow_name),
+        flow_name, args=args, id=run_id, task_queue=task_queue_for(flow_name),
         result_type=FlowResult,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         static_summary=summary or _summary(flow_name, data), static_details=details,
-        memo={RUN_STARTED_MEMO: datetime.now(timezone.utc).isoformat(), **(memo or {})},
+        memo=memo or None,
         search_attributes=TypedSearchAttributes([SearchAttributePair(FLOW_NAME, flow_name),
                                                  SearchAttributePair(FLOW_STATUS, "Running")])
         if sa_ready else None,
@@ -104,8 +97,8 @@ PAYLOAD_LIMIT = 2 * 1024 * 1024
 """Temporal's default per-payload limit (the server rejects bigger blobs)."""
 
 
-async def _refuse_oversized(client: Client, flow_name: str, arg: FlowRun) -> None:
-    size = sum(p.ByteSize() for p in await client.data_converter.encode([arg]))
+async def _refuse_oversized(client: Client, flow_name: str, args: list[Any]) -> None:
+    size = sum(p.ByteSize() for p in await client.data_converter.encode(args))
     if size > PAYLOAD_LIMIT:
         raise FlowExecutionError(
             f"Flow {flow_name!r}: the run's input is {size:,} bytes once encoded (input, context and the "

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from collections.abc import Sequence
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from refinire import _registry
+    from refinire._outline import outline
     from refinire.context import Context
     from refinire.errors import rebuild_exception
     from refinire.spec import (
@@ -31,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from . import agents, search
     from .delta import Snapshot, apply, encoded, pack, unpack
     from .io import (
+        RUN_STARTED_MEMO,
         WORKFLOW_NAME,
         DescribeFlowInput,
         DescribeFlowOutput,
@@ -41,7 +45,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from .limits import Limits, check_fan_out, check_payload
     from .parallel import merge_branches
-    from .runtime import StepFailed, call_activity, merged_options, record_decision
+    from .runtime import StepFailed, call_activity, failure_with_trace, merged_options, record_decision
+    from .start import read_start, start_args
+    from .step_input import leave_out
     from .values import SUPPORTED, NotEncodable, encode
 
 
@@ -49,8 +55,10 @@ def _fail(message: str, kind: str, **details: Any) -> ApplicationError:
     return ApplicationError(message, details, type=kind, non_retryable=True)
 
 
-@workflow.defn(name=WORKFLOW_NAME)
-class FlowWorkflow:
+class Interpreter:
+    """The interpreter of every run; ``FlowByName`` (format 3) and ``FlowWorkflow`` (the
+    ``RefinireFlow`` type of earlier runs) only differ in how they read their input."""
+
     def __init__(self) -> None:
         self._flow_name = ""
         self._current: str | None = None
@@ -59,6 +67,7 @@ class FlowWorkflow:
         self._step_names: dict[str, str] = {}
         self._format = 1
         self._last_size = 0
+        self._spec: FlowSpec | None = None
         self.waits = agents.Waits()
 
     # Visibility -------------------------------------------------------------------------
@@ -83,12 +92,12 @@ class FlowWorkflow:
         self.waits.validate(answer)
 
     # The interpreter --------------------------------------------------------------------
-    @workflow.run
-    async def run(self, run: FlowRun) -> FlowResult:
+    async def _run(self, run: FlowRun) -> FlowResult:
         self._flow_name = run.flow_name
         self._search_attributes = run.search_attributes
         self._format = run.format
         spec = run.spec or await self._describe(run.flow_name)
+        self._spec = spec
         ctx = run.context
         ctx.result = run.input
         unpack(ctx, run.views)
@@ -164,7 +173,15 @@ class FlowWorkflow:
             "views": views, "start_at": current, "visits": visits, "continuation": run.continuation + 1,
         })
         check_payload(nxt, spec.name, current, what)
-        workflow.continue_as_new(nxt)
+        if self._format < 3:
+            workflow.continue_as_new(nxt)
+        if workflow.memo_value(RUN_STARTED_MEMO, None) is None:
+            # The first run's start is its own; later runs of the chain need to be told.
+            workflow.upsert_memo({RUN_STARTED_MEMO: workflow.info().workflow_start_time.isoformat()})
+        info = workflow.info()
+        if info.workflow_type == WORKFLOW_NAME:
+            workflow.continue_as_new(nxt)
+        workflow.continue_as_new(args=start_args(nxt), workflow=info.workflow_type)
 
     def _ran_local(self, spec: FlowSpec, step: StepSpec) -> bool:
         return isinstance(step, (FunctionSpec, CustomSpec)) and bool(
@@ -172,7 +189,9 @@ class FlowWorkflow:
 
     def _upsert_state(self, status: str) -> None:
         if self._search_attributes:
-            search.upsert_state(status, self._step_names.get(self._current or ""))
+            # Format 3: a completed run's FlowStep says nothing (its status does), so it is left out.
+            done = self._format >= 3 and status == "Completed"
+            search.upsert_state(status, None if done else self._step_names.get(self._current or ""))
 
     async def _describe(self, flow_name: str) -> FlowSpec:
         out = await workflow.execute_local_activity(
@@ -186,7 +205,13 @@ class FlowWorkflow:
         self._path.append(step.key)
         ctx.current_step = step.name
         self._step_names[step.key] = step.name
-        workflow.set_current_details(f"Step **{step.name}** ({step.kind}), visit {visit}")
+        if self._format < 3 or self._spec is None:
+            workflow.set_current_details(f"Step **{step.name}** ({step.kind}), visit {visit}")
+            return
+        # Served by a query (the UI's "current details"): costs no history.
+        workflow.set_current_details(
+            f"Step **{step.name}** ({step.kind}), step {visit} of the run\n\n"
+            f"```\n{outline(self._spec, current=step.key)}\n```")
 
     async def _run_step(self, spec: FlowSpec, step: StepSpec, ctx: Context,
                         visit: int) -> tuple[Context, str | None]:
@@ -239,11 +264,14 @@ class FlowWorkflow:
                              activity_id: str, branch: str | None = None,
                              key: str | None = None, arg: StepInput | None = None) -> StepOutput:
         label = f"{key}/{step.name}" if branch else step.name
+        inp = arg or self._step_input(spec, key or step.key, branch, ctx)
+        if self._format >= 3:
+            inp = leave_out(inp, activity_id, workflow.info().workflow_type)
         out: StepOutput = await call_activity(
-            "refinire.run_step",
-            arg or self._step_input(spec, key or step.key, branch, ctx),
+            "refinire.run_step", inp,
             StepOutput, flow=spec, options=step.options, step_key=key or step.key,
-            step_name=step.name, activity_id=activity_id, summary=f"{label} · {step.kind}",
+            step_name=step.name, activity_id=activity_id,
+            summary=label if self._format >= 3 else f"{label} · {step.kind}",
             branch=branch,
         )
         self._last_size = out.size
@@ -306,10 +334,14 @@ class FlowWorkflow:
                 target = self._checked_route(spec, step, str(target))
                 record_decision(step.key, f"error: {failure.cause_type}", target)
                 return ctx, target
-        raise _fail(
+        error = _fail(
             f"Flow {spec.name!r} failed at step {where!r}: {failure.cause_type}: {failure.cause_message}",
             "StepFailed", step=failure.step_name, step_key=step.key, branch=failure.branch,
             cause_type=failure.cause_type, cause_message=failure.cause_message, cause=failure.facts)
+        if self._format >= 3 and failure.trace:
+            # The run's own failure (what the UI shows first) carries the step's traceback.
+            failure_with_trace(error, failure.trace)
+        raise error
 
     def _check_encodable(self, spec: FlowSpec, step: StepSpec, ctx: Context, who: str) -> None:
         """Code that ran here (a condition, the error handler) may have stored a value that cannot
@@ -353,3 +385,30 @@ class FlowWorkflow:
             what = "the context after the block merged its branches' outputs"
             check_payload(self._step_input(spec, block.key, None, ctx, what), spec.name, block.key, what)
         return ctx
+
+
+@workflow.defn(dynamic=True)
+class FlowByName(Interpreter):
+    """Runs of format 3: the workflow type is the flow's name (``workflows.start``)."""
+
+    @workflow.run
+    async def run(self, args: Sequence[RawValue]) -> FlowResult:
+        convert = workflow.payload_converter()
+        values = [convert.from_payload(a.payload) for a in args]
+        run = read_start(values, workflow.info().workflow_type)
+        # The client sets our search attributes at start only when the server knows them.
+        run.search_attributes = workflow.info().typed_search_attributes.get(search.FLOW_NAME) is not None
+        return await self._run(run)
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class FlowWorkflow(Interpreter):
+    """Runs started as ``RefinireFlow`` (formats 1 and 2), kept so that they replay and finish."""
+
+    @workflow.run
+    async def run(self, run: FlowRun) -> FlowResult:
+        return await self._run(run)
+
+
+WORKFLOWS = [FlowWorkflow, FlowByName]
+"""Every worker and replayer registers both: old runs by their type, new ones by any other."""

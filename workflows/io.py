@@ -14,11 +14,20 @@ from .delta import ContextDelta, Views
 
 TASK_QUEUE_PREFIX = "refinire."
 WORKFLOW_NAME = "RefinireFlow"
-FORMAT = 2
+FORMAT = 3
 """What a run started now records. 1: every activity carried the whole context both ways, parallel
 writes merged last-writer-wins, no continue-as-new. 2: activities carry what the step reads and
 return what it changed (``ContextDelta``), parallel writes merge as diffs, long runs continue as
-new. Runs keep the format they started with, so recorded histories replay unchanged."""
+new. 3: the workflow type is the flow's name and the start event holds ``[input, settings]``
+(``workflows.start``); a step's input leaves out what the activity reads from ``activity.info()``
+(flow name, step key) or its id (visit count); the run's failure carries the step's traceback.
+Runs keep the format they started with, so recorded histories replay unchanged."""
+
+
+RUN_STARTED_MEMO = "run_started"
+"""When the run began (ISO 8601, UTC), in its memo: continue-as-new carries the memo over, so the
+newest Temporal run of a long chain still knows when the run began (``refinire-flow runs``). Format
+3 writes it when the run first continues as new (a run's own start time says it until then)."""
 
 
 def task_queue_for(flow_name: str) -> str:
@@ -27,9 +36,10 @@ def task_queue_for(flow_name: str) -> str:
 
 
 class FlowRun(WireModel):
-    """A run's input. The spec rides along so the history pins the graph the run started with."""
+    """A run's input. The spec rides along so the history pins the graph the run started with.
+    Format 3 writes it as two workflow arguments (``workflows.start``)."""
 
-    flow_name: str
+    flow_name: str = ""
     spec: FlowSpec | None = None
     """``None`` when started by name from a client without the code: the worker's spec is pinned."""
     input: Any = None
@@ -73,13 +83,20 @@ def spans(path: list[str], spec: FlowSpec | None) -> list[dict[str, Any]]:
 
 
 class StepInput(WireModel):
-    """The step's data is ``context.result``: it travels once, inside the context."""
+    """The step's data is ``context.result``: it travels once, inside the context.
 
-    flow_name: str
-    step_key: str
+    Format 3 leaves out what the activity can tell by itself (``workflows.step_input``): an empty
+    ``flow_name`` is the workflow type, an empty ``step_key`` is the activity id's, an absent
+    ``context.current_step`` is the step key and ``context.step_count`` is ``steps_done``, or
+    the visit in the activity id minus one when that is absent too."""
+
+    flow_name: str = ""
+    step_key: str = ""
     branch: str | None = None
     context: Context
     views: Views | None = None
+    steps_done: int | None = None
+    """Format 3: ``context.step_count`` when it is not the visit number minus one."""
 
 
 class StepOutput(WireModel):
