@@ -189,9 +189,7 @@ class Interpreter:
 
     def _upsert_state(self, status: str) -> None:
         if self._search_attributes:
-            # Format 3: a completed run's FlowStep says nothing (its status does), so it is left out.
-            done = self._format >= 3 and status == "Completed"
-            search.upsert_state(status, None if done else self._step_names.get(self._current or ""))
+            search.upsert_state(status, self._step_names.get(self._current or ""))
 
     async def _describe(self, flow_name: str) -> FlowSpec:
         out = await workflow.execute_local_activity(
