@@ -25,7 +25,7 @@ from refinire.flow import Flow
 from workflows.delta import pack, unpack
 from refinire.spec import FlowSpec
 from workflows.io import FORMAT, TASK_QUEUE_PREFIX, WORKFLOW_NAME, FlowResult, FlowRun, spans, task_queue_for
-from workflows.start import start_args
+from workflows.start import read_start, start_args
 from workflows.values import SUPPORTED, NotEncodable, encode
 from workflows.search import FLOW_NAME, FLOW_STATUS
 
@@ -157,13 +157,28 @@ async def wait_result(handle: WorkflowHandle, flow_name: str,
                     f"The worker for flow {flow_name!r} stopped while run {handle.id!r} was in flight: "
                     f"{exc!r}. The run is safe in Temporal; run the script again with "
                     f"run_id={handle.id!r} to resume it.", flow_name=flow_name, run_id=handle.id)
-        return await waiter
+        return await _completed(handle, await waiter)
     except (WorkflowFailureError, RPCError) as err:
         failure = to_execution_error(err, flow_name, handle.id)
         raise failure from failure.cause
     finally:
         if not waiter.done():
             waiter.cancel()
+
+
+async def _completed(handle: WorkflowHandle, outcome: FlowResult) -> FlowResult:
+    """The result with what a format-3 run left out of it put back: the run's trace id and start
+    time come from the start event of its last Temporal run (one history page of one event)."""
+    fields = None
+    if outcome.needs_run_fields:
+        client = await connect()
+        async for event in handle.fetch_history_events(page_size=1):
+            started = event.workflow_execution_started_event_attributes
+            run = read_start(await client.data_converter.decode(started.input.payloads),
+                             started.workflow_type.name)
+            fields = (run.context.trace_id, run.context.start_time)
+            break
+    return outcome.complete(fields)
 
 
 @contextlib.asynccontextmanager

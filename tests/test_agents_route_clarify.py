@@ -129,9 +129,9 @@ async def replays(history) -> None:
     from temporalio.worker import Replayer
 
     from worker import _RUNNER
-    from workflows.flow_workflow import FlowWorkflow
+    from workflows.flow_workflow import WORKFLOWS
 
-    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER,
+    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=_RUNNER,
                         data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
 

@@ -23,7 +23,7 @@ from temporalio.worker import Replayer
 
 from client.codec import ENCODING, EncryptionCodec, data_converter, parse_key
 from flows import corpus
-from workflows.flow_workflow import FlowWorkflow
+from workflows.flow_workflow import WORKFLOWS
 from worker import _RUNNER
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -87,7 +87,7 @@ def _converter(path: Path) -> DataConverter:
 
 
 def _replayer(converter: DataConverter) -> Replayer:
-    return Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER, data_converter=converter)
+    return Replayer(workflows=WORKFLOWS, workflow_runner=_RUNNER, data_converter=converter)
 
 
 @pytest.fixture(scope="module", autouse=True)

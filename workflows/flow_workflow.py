@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from .delta import Snapshot, apply, encoded, pack, unpack
     from .io import (
         RUN_STARTED_MEMO,
+        STEP_ACTIVITIES,
         WORKFLOW_NAME,
         DescribeFlowInput,
         DescribeFlowOutput,
@@ -47,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from .parallel import merge_branches
     from .runtime import StepFailed, call_activity, failure_with_trace, merged_options, record_decision
     from .start import read_start, start_args
-    from .step_input import leave_out
+    from .step_input import RUN_FIELDS_SEEN, leave_out
     from .values import SUPPORTED, NotEncodable, encode
 
 
@@ -68,6 +69,7 @@ class Interpreter:
         self._format = 1
         self._last_size = 0
         self._spec: FlowSpec | None = None
+        self._run_fields: tuple[Any, Any] = (None, None)
         self.waits = agents.Waits()
 
     # Visibility -------------------------------------------------------------------------
@@ -98,6 +100,10 @@ class Interpreter:
         self._format = run.format
         spec = run.spec or await self._describe(run.flow_name)
         self._spec = spec
+        self._run_fields = (run.context.trace_id, run.context.start_time)
+        if self._format >= 3:
+            info = workflow.info()  # a hint for this process's step activities (workflows.step_input)
+            RUN_FIELDS_SEEN.note(info.workflow_id, info.run_id, self._run_fields)
         ctx = run.context
         ctx.result = run.input
         unpack(ctx, run.views)
@@ -157,6 +163,15 @@ class Interpreter:
             result = FlowResult(output=wire.result, path=self._path, views=views,
                                 continuation=run.continuation, spans_from_path=True,
                                 context=wire.model_copy(update={"result": None, "span_history": []}))
+            if self._format >= 3:
+                # What a reader knows is left out (FlowResult.complete), so the UI's Result panel
+                # opens on the output and what the run changed.
+                counted = ctx.step_count == len(self._path) and run.continuation == 0
+                result = result.model_copy(update={
+                    "format": 3, "spans_from_path": False,
+                    "own_run_fields": (ctx.trace_id, ctx.start_time) != self._run_fields,
+                    "context": result.context.model_copy(update={
+                        "finished": False, "step_count": 0 if counted else ctx.step_count})})
             check_payload(result, spec.name, last, what)
         self._upsert_state("Completed")
         self._current = None
@@ -189,7 +204,10 @@ class Interpreter:
 
     def _upsert_state(self, status: str) -> None:
         if self._search_attributes:
-            search.upsert_state(status, self._step_names.get(self._current or ""))
+            # Format 3: a completed run's FlowStep (its last step, the same for most runs of a
+            # flow) is left out; where a run waits or failed, FlowStep names the step.
+            last = self._format >= 3 and status == "Completed"
+            search.upsert_state(status, None if last else self._step_names.get(self._current or ""))
 
     async def _describe(self, flow_name: str) -> FlowSpec:
         out = await workflow.execute_local_activity(
@@ -264,9 +282,9 @@ class Interpreter:
         label = f"{key}/{step.name}" if branch else step.name
         inp = arg or self._step_input(spec, key or step.key, branch, ctx)
         if self._format >= 3:
-            inp = leave_out(inp, activity_id, workflow.info().workflow_type)
+            inp = leave_out(inp, activity_id, workflow.info().workflow_type, self._run_fields)
         out: StepOutput = await call_activity(
-            "refinire.run_step", inp,
+            STEP_ACTIVITIES[self._format >= 3], inp,
             StepOutput, flow=spec, options=step.options, step_key=key or step.key,
             step_name=step.name, activity_id=activity_id,
             summary=label if self._format >= 3 else f"{label} · {step.kind}",

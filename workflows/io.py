@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SerializationInfo
 
 from refinire._wire import WireModel
 from refinire.context import Context
 from refinire.spec import FlowSpec
 
 from .delta import ContextDelta, Views
+
+STEP_ACTIVITIES = ("refinire.run_step", "run_step")
+"""The activity that runs a function or custom step: the first name in runs of formats 1 and 2, the
+second in format 3, whose input leaves out what the activity knows (``workflows.step_input``); a
+worker of an earlier version does not know it, so it never misreads such an input."""
+
+RUN_FIELDS = ("trace_id", "start_time")
+"""Context fields that hold for a whole run: format 3 sends them to a step only when they changed."""
 
 TASK_QUEUE_PREFIX = "refinire."
 WORKFLOW_NAME = "RefinireFlow"
@@ -65,7 +73,7 @@ class FlowRun(WireModel):
 
 class FlowResult(WireModel):
     output: Any = None
-    context: Context
+    context: Context = Field(default_factory=Context)
     path: list[str] = Field(default_factory=list)
     """Step keys in the order they ran (in the last Temporal run of a chain)."""
     views: Views | None = None
@@ -74,6 +82,39 @@ class FlowResult(WireModel):
     continuation: int = 0
     """Continuations before the run that finished: when > 0, ``context.span_history`` and
     ``context.usage`` cover only that last run; readers rebuild the rest from the chain's history."""
+    format: int = 0
+    """3: written by a format-3 run, which leaves out what a reader knows (``complete``): the span
+    history is the path's, ``context.finished`` is true, a ``context.step_count`` of 0 in a run
+    that never continued is the path's length, and the run fields are the start event's unless
+    ``own_run_fields``."""
+    own_run_fields: bool = False
+
+    def _on_wire(self, data: Any, info: SerializationInfo) -> Any:
+        data = super()._on_wire(data, info)
+        if isinstance(data, dict) and self.format >= 3 and not self.own_run_fields \
+                and (info.context or {}).get("refinire_wire") and isinstance(data.get("context"), dict):
+            for name in RUN_FIELDS:
+                data["context"].pop(name, None)
+            if not data["context"]:
+                del data["context"]  # read back as a fresh Context
+        return data
+
+    def complete(self, run_fields: tuple[Any, Any] | None) -> "FlowResult":
+        """Put back what a format-3 result leaves out (in place; returned). ``run_fields``: the
+        ``(trace_id, start_time)`` of the last run's start event, when ``needs_run_fields``."""
+        if self.format < 3:
+            return self
+        self.spans_from_path = True
+        self.context.finished = True
+        if self.context.step_count == 0 and self.continuation == 0:
+            self.context.step_count = len(self.path)
+        if not self.own_run_fields and run_fields is not None:
+            self.context.trace_id, self.context.start_time = run_fields
+        return self
+
+    @property
+    def needs_run_fields(self) -> bool:
+        return self.format >= 3 and not self.own_run_fields
 
 
 def spans(path: list[str], spec: FlowSpec | None) -> list[dict[str, Any]]:
@@ -97,6 +138,18 @@ class StepInput(WireModel):
     views: Views | None = None
     steps_done: int | None = None
     """Format 3: ``context.step_count`` when it is not the visit number minus one."""
+    own_run_fields: bool = False
+    """Format 3: ``context.trace_id`` and ``context.start_time`` are written only when this is set
+    (they differ from the run's start event); otherwise the activity takes the run's
+    (``workflows.step_input.RunFields``)."""
+
+    def _on_wire(self, data: Any, info: SerializationInfo) -> Any:
+        data = super()._on_wire(data, info)
+        if isinstance(data, dict) and not self.flow_name and not self.own_run_fields \
+                and (info.context or {}).get("refinire_wire") and isinstance(data.get("context"), dict):
+            for name in RUN_FIELDS:
+                data["context"].pop(name, None)
+        return data
 
 
 class StepOutput(WireModel):

@@ -8,8 +8,9 @@ Temporal UI's list names the flow of every row. The interpreter is one dynamic w
    the UI's Input panel shows;
 2. the run's settings (``FlowRun`` without what the run says elsewhere: ``flow_name`` is the type,
    ``input`` the first argument, ``format`` is 3 unless written, ``search_attributes`` is whether
-   the run has our search attributes), with the spec written compactly (``pack_spec``): what the
-   history pins for replay, ``show`` and rerun.
+   the run has our search attributes, a trace id that begins with the flow's name is written as
+   ``trace``, the rest of it), with the spec written compactly (``pack_spec``): what the history
+   pins for replay, ``show`` and rerun.
 
 Runs started before format 3 have the type ``RefinireFlow`` and one argument, the whole ``FlowRun``;
 ``read_start`` reads both layouts, so every reader (the interpreter, ``show``, rerun, replay) asks
@@ -64,10 +65,18 @@ def pack_spec(spec: FlowSpec) -> dict[str, Any]:
     """The spec as JSON without what a reader can tell by itself: the flow's name (the workflow
     type), a start that is the first step, each step's key (its dict key), a name equal to the key,
     a ``next`` that is the following step (an end there is written ``null``), the default kind and
-    calling convention, and the content hash (recomputed). ``unpack_spec`` gives the same spec back."""
+    calling convention, ``Flow``'s default ``local=False`` (an unset one is written ``null``), and
+    the content hash (recomputed). ``unpack_spec`` gives the same spec back."""
     body = spec.model_dump(mode="json", context=WIRE)
     body.pop("name", None)
     body.pop("content_hash", None)
+    defaults = dict(body.pop("defaults", {}))
+    if defaults.get("local") is False:
+        del defaults["local"]
+    elif "local" not in defaults:
+        defaults["local"] = None
+    if defaults:
+        body["defaults"] = defaults
     keys = list(body["steps"])
     if body.get("start") == keys[0]:
         del body["start"]
@@ -89,6 +98,7 @@ def unpack_spec(body: dict[str, Any], flow_name: str) -> FlowSpec:
     keys = list(body.get("steps", {}))
     full["name"] = flow_name
     full.setdefault("start", keys[0] if keys else "")
+    full["defaults"] = {"local": False, **body.get("defaults", {})}
     steps = {}
     for i, (k, step) in enumerate(body.get("steps", {}).items()):
         step = dict(step)
@@ -106,6 +116,12 @@ def start_args(run: FlowRun) -> list[Any]:
         del settings["format"]
     if run.spec is not None:
         settings = {"spec": pack_spec(run.spec), **settings}
+    context = settings.get("context") or {}
+    prefix = run.flow_name + "_"
+    if isinstance(context.get("trace_id"), str) and context["trace_id"].startswith(prefix):
+        # ``Flow``'s default trace id begins with the flow's name, which is the workflow type.
+        settings["context"] = {k: v for k, v in context.items() if k != "trace_id"}
+        settings["trace"] = context["trace_id"][len(prefix):]
     return [run.input, settings]
 
 
@@ -117,6 +133,9 @@ def read_start(args: Sequence[Any], workflow_type: str) -> FlowRun:
         return first if isinstance(first, FlowRun) else FlowRun.model_validate(first)
     data, settings = args[0], dict(args[1] or {})
     spec = settings.pop("spec", None)
+    if "trace" in settings:
+        settings["context"] = {**settings.get("context", {}),
+                               "trace_id": f"{workflow_type}_{settings.pop('trace')}"}
     return FlowRun.model_validate({
         "format": 3, **settings, "flow_name": workflow_type, "input": data,
         "spec": unpack_spec(spec, workflow_type) if isinstance(spec, dict) else None,
