@@ -101,6 +101,7 @@ def fill_in(inp: StepInput, activity_id: str, workflow_type: str,
     if not inp.own_run_fields:
         assert run_fields is not None, "the run's trace id and start time are needed"
         inp.context.trace_id, inp.context.start_time = run_fields
+    inp.own_run_fields = False
     head, visit = _split(activity_id)
     inp.flow_name = workflow_type
     if not inp.step_key:
@@ -108,7 +109,7 @@ def fill_in(inp: StepInput, activity_id: str, workflow_type: str,
     if inp.context.current_step is None:
         inp.context.current_step = inp.step_key
     if inp.steps_done is not None:
-        inp.context.step_count = inp.steps_done
+        inp.context.step_count, inp.steps_done = inp.steps_done, None
     elif visit is not None:
         inp.context.step_count = visit - 1
     return inp
