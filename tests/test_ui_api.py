@@ -15,6 +15,8 @@ import contextlib
 import http.cookiejar
 import json
 import subprocess
+import time
+import urllib.error
 import urllib.request
 from typing import Any, AsyncIterator
 
@@ -24,7 +26,8 @@ from temporalio.client import Client
 from client import embedded
 from client.codec import data_converter
 from client.runner import start_run
-from flows.corpus import corpus_failed, corpus_function
+from client.handle import RunHandle
+from flows.corpus import corpus_failed, corpus_function, corpus_user_input
 from worker import build_worker
 
 
@@ -37,13 +40,28 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory):
     try:
         embedded.wait_listening(port, 60, proc, log)
         embedded.wait_listening(ui_port, 60, proc, log)
-        yield f"127.0.0.1:{port}", f"http://127.0.0.1:{ui_port}"
+        ui = f"http://127.0.0.1:{ui_port}"
+        _wait_for_api(ui + "/api/v1/namespaces/default", deadline_s=60)
+        yield f"127.0.0.1:{port}", ui
     finally:
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _wait_for_api(url: str, deadline_s: float) -> None:
+    """The UI listens before its backend reaches the server (it answers 503 meanwhile)."""
+    end = time.monotonic() + deadline_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.1)
 
 
 class UiApi:
@@ -115,13 +133,33 @@ async def test_the_run_page_shows_the_flow_its_input_output_and_where_it_is(ui_s
         result = payload(completed["result"]["payloads"][0])
         assert next(iter(result)) == "output" and result["output"] == "HELLO!"
 
-        query = await api.post(
-            f"/workflows/{handle.id}/query/__temporal_workflow_metadata",
-            {"execution": {"workflowId": handle.id, "runId": info["execution"]["runId"]},
-             "query": {"queryType": "__temporal_workflow_metadata"}})
-        current = payload(query["queryResult"]["payloads"][0])["currentDetails"]
-        assert "Step **count** (function)" in current
-        assert "upper → exclaim → ▶ count → END" in current
+        current = await current_details(api, handle.id, info["execution"]["runId"])
+        assert current == "Completed after 3 steps\n\n```\nupper → exclaim → count → END\n```"
+
+
+async def current_details(api: UiApi, run_id: str, temporal_run_id: str) -> str:
+    """The run page's "current details": the UI queries ``__temporal_workflow_metadata``."""
+    query = await api.post(
+        f"/workflows/{run_id}/query/__temporal_workflow_metadata",
+        {"execution": {"workflowId": run_id, "runId": temporal_run_id},
+         "query": {"queryType": "__temporal_workflow_metadata"}})
+    return payload(query["queryResult"]["payloads"][0])["currentDetails"]
+
+
+async def test_the_current_details_mark_the_step_a_running_run_is_in(ui_server):
+    address, ui = ui_server
+    client = await Client.connect(address, data_converter=data_converter())
+    api = UiApi(ui)
+    async with serving(client, corpus_user_input):
+        raw = await start_run(client, corpus_user_input.durable_name, corpus_user_input, None, None, None)
+        handle = RunHandle(raw, corpus_user_input, client)
+        await handle.wait_for_question(timeout=30)
+        desc = await api.get(f"/workflows/{raw.id}")
+        current = await current_details(api, raw.id, desc["workflowExecutionInfo"]["execution"]["runId"])
+        assert current == ("Step **name** is waiting for an answer: What is your name?\n\n"
+                           "```\n▶ name → greet → END\n```")
+        await handle.answer("Ada")
+        assert (await handle.result()).value == "Hello Ada"
 
 
 async def test_a_failed_runs_failure_carries_the_steps_traceback(ui_server):

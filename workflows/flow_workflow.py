@@ -113,15 +113,21 @@ class Interpreter:
             raise _fail(f"Flow {spec.name!r} has no step {current!r} to start at. "
                         f"Known steps: {list(spec.steps)!r}", "UnknownStep", step=current)
         self.waits.search_attributes = run.search_attributes
+        if self._format >= 3:
+            self.waits.drawing = lambda key: outline(spec, current=key)
         try:
-            return await self._interpret(spec, ctx, current, run)
+            result = await self._interpret(spec, ctx, current, run)
         except ApplicationError:
+            self._show_where("Failed at step", self._current)
             self._upsert_state("Failed")
             raise
         except asyncio.CancelledError:
+            self._show_where("Cancelled at step", self._current)
             if self._format >= 2:
                 self._upsert_state("Canceled")
             raise
+        self._show_where(f"Completed after {len(self._path)} steps", None)
+        return result
 
     async def _interpret(self, spec: FlowSpec, ctx: Context, current: str | None,
                          run: FlowRun) -> FlowResult:
@@ -224,10 +230,15 @@ class Interpreter:
         if self._format < 3 or self._spec is None:
             workflow.set_current_details(f"Step **{step.name}** ({step.kind}), visit {visit}")
             return
-        # Served by a query (the UI's "current details"): costs no history.
-        workflow.set_current_details(
-            f"Step **{step.name}** ({step.kind}), step {visit} of the run\n\n"
-            f"```\n{outline(self._spec, current=step.key)}\n```")
+        self._show_where(f"Step {visit} of the run: **{step.name}** ({step.kind})", step.key)
+
+    def _show_where(self, what: str, key: str | None) -> None:
+        """The UI's "current details" (served by a query: no history): where the run is, drawn."""
+        if self._format >= 3 and self._spec is not None:
+            step = self._spec.steps.get(key) if key else None
+            if step is not None and not what.startswith("Step "):
+                what = f"{what} **{step.name}**"
+            workflow.set_current_details(f"{what}\n\n```\n{outline(self._spec, current=key)}\n```")
 
     async def _run_step(self, spec: FlowSpec, step: StepSpec, ctx: Context,
                         visit: int) -> tuple[Context, str | None]:
