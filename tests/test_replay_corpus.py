@@ -244,6 +244,25 @@ async def test_the_gate_catches_a_cancel_taken_as_a_step_failure(monkeypatch):
     assert result.replay_failure is not None and "Nondeterminism" in str(result.replay_failure)
 
 
+async def test_runs_of_format_3_are_named_after_their_flow_and_need_the_dynamic_interpreter():
+    """From 0.4.0 on a run's workflow type is its flow's name and its input [input, settings]:
+    only the dynamic interpreter replays it, and runs of the type ``RefinireFlow`` still replay."""
+    from workflows.flow_workflow import FlowByName, FlowWorkflow
+
+    path = HISTORIES / "0.4.0" / "function.json"
+    history = _load(path)
+    started = history.events[0].workflow_execution_started_event_attributes
+    assert started.workflow_type.name == "corpus_function" and len(started.input.payloads) == 2
+    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER, data_converter=data_converter())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None and "not registered" in str(result.replay_failure)
+    old = _load(HISTORIES / "0.3.0" / "function.json")
+    assert old.events[0].workflow_execution_started_event_attributes.workflow_type.name == "RefinireFlow"
+    both = Replayer(workflows=[FlowWorkflow, FlowByName], workflow_runner=_RUNNER, data_converter=data_converter())
+    for one in (history, old):
+        assert (await both.replay_workflow(one, raise_on_replay_failure=False)).replay_failure is None
+
+
 def _recorder():
     import importlib.util
 

@@ -196,13 +196,13 @@ class Interpreter:
         check_payload(nxt, spec.name, current, what)
         if self._format < 3:
             workflow.continue_as_new(nxt)
-        if workflow.memo_value(RUN_STARTED_MEMO, None) is None:
-            # The first run's start is its own; later runs of the chain need to be told.
-            workflow.upsert_memo({RUN_STARTED_MEMO: workflow.info().workflow_start_time.isoformat()})
+        # The first run's start time is its own; the later runs of the chain are told it (memo).
         info = workflow.info()
+        memo = dict(workflow.memo())
+        memo.setdefault(RUN_STARTED_MEMO, info.workflow_start_time.isoformat())
         if info.workflow_type == WORKFLOW_NAME:
-            workflow.continue_as_new(nxt)
-        workflow.continue_as_new(args=start_args(nxt), workflow=info.workflow_type)
+            workflow.continue_as_new(nxt, memo=memo)
+        workflow.continue_as_new(args=start_args(nxt), workflow=info.workflow_type, memo=memo)
 
     def _ran_local(self, spec: FlowSpec, step: StepSpec) -> bool:
         return isinstance(step, (FunctionSpec, CustomSpec)) and bool(

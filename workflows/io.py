@@ -35,7 +35,7 @@ Runs keep the format they started with, so recorded histories replay unchanged."
 RUN_STARTED_MEMO = "run_started"
 """When the run began (ISO 8601, UTC), in its memo: continue-as-new carries the memo over, so the
 newest Temporal run of a long chain still knows when the run began (``refinire-flow runs``). Format
-3 writes it when the run first continues as new (a run's own start time says it until then)."""
+3 writes it when the run continues as new (a run's own start time says it until then)."""
 
 
 def task_queue_for(flow_name: str) -> str:
