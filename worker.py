@@ -23,7 +23,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.steps import ACTIVITIES
 from refinire import _registry
 from refinire.flow import Flow
-from workflows.flow_workflow import WORKFLOWS
+from workflows.refinire_flow import WORKFLOWS
 from workflows.io import task_queue_for
 
 __all__ = ["build_worker", "flows_in_modules", "main", "serve"]

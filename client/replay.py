@@ -25,7 +25,7 @@ from temporalio.worker import Replayer
 from refinire.flow import Flow
 from refinire.spec import ConditionSpec, FlowSpec, ParallelSpec
 from refinire.steps import ConditionStep
-from workflows.flow_workflow import WORKFLOWS
+from workflows.refinire_flow import WORKFLOWS
 
 from . import recorded
 from .chain import fetch_chain

@@ -129,7 +129,7 @@ async def replays(history) -> None:
     from temporalio.worker import Replayer
 
     from worker import _RUNNER
-    from workflows.flow_workflow import WORKFLOWS
+    from workflows.refinire_flow import WORKFLOWS
 
     replayer = Replayer(workflows=WORKFLOWS, workflow_runner=_RUNNER,
                         data_converter=pydantic_data_converter)

@@ -16,7 +16,7 @@ from temporalio.worker import Replayer
 import procs
 from client.runner import start_run
 from flows import durable
-from workflows.flow_workflow import WORKFLOWS
+from workflows.refinire_flow import WORKFLOWS
 from worker import _RUNNER, build_worker
 
 

@@ -24,7 +24,7 @@ from client.history import load_run
 from client.runner import start_run
 from flows import long
 from refinire import ConditionStep, Flow, FlowExecutionError, FunctionStep
-from workflows.flow_workflow import WORKFLOWS
+from workflows.refinire_flow import WORKFLOWS
 from worker import _RUNNER, build_worker
 
 

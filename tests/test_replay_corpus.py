@@ -23,7 +23,7 @@ from temporalio.worker import Replayer
 
 from client.codec import ENCODING, EncryptionCodec, data_converter, parse_key
 from flows import corpus
-from workflows.flow_workflow import WORKFLOWS
+from workflows.refinire_flow import WORKFLOWS
 from worker import _RUNNER
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -247,7 +247,7 @@ async def test_the_gate_catches_a_cancel_taken_as_a_step_failure(monkeypatch):
 async def test_runs_of_format_3_are_named_after_their_flow_and_need_the_dynamic_interpreter():
     """From 0.4.0 on a run's workflow type is its flow's name and its input [input, settings]:
     only the dynamic interpreter replays it, and runs of the type ``RefinireFlow`` still replay."""
-    from workflows.flow_workflow import FlowByName, FlowWorkflow
+    from workflows.refinire_flow import FlowByName, FlowWorkflow
 
     path = HISTORIES / "0.4.0" / "function.json"
     history = _load(path)

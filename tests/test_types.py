@@ -309,7 +309,7 @@ async def test_payloads_stay_readable_tagged_json_in_the_history(client):
 
 async def test_a_run_with_typed_values_replays_with_the_current_code(client):
     from client.codec import data_converter
-    from workflows.flow_workflow import WORKFLOWS
+    from workflows.refinire_flow import WORKFLOWS
     from worker import _RUNNER
 
     flow = _typed_flow()

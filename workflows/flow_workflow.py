@@ -426,16 +426,3 @@ class FlowByName(Interpreter):
         # The client sets our search attributes at start only when the server knows them.
         run.search_attributes = workflow.info().typed_search_attributes.get(search.FLOW_NAME) is not None
         return await self._run(run)
-
-
-@workflow.defn(name=WORKFLOW_NAME)
-class FlowWorkflow(Interpreter):
-    """Runs started as ``RefinireFlow`` (formats 1 and 2), kept so that they replay and finish."""
-
-    @workflow.run
-    async def run(self, run: FlowRun) -> FlowResult:
-        return await self._run(run)
-
-
-WORKFLOWS = [FlowWorkflow, FlowByName]
-"""Every worker and replayer registers both: old runs by their type, new ones by any other."""
