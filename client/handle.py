@@ -71,7 +71,7 @@ class RunHandle:
         """What ``flow.run`` would have returned."""
         from .runner import wait_result
 
-        return self.to_result(await wait_result(self.handle, self.flow.durable_name))
+        return self.to_result(await wait_result(self.handle, self.flow.durable_name, client=self.client))
 
     def to_result(self, outcome: FlowResult) -> RunResult:
         from .connect import ui_url
@@ -127,7 +127,7 @@ async def run_loop(flow: Flow, data: Any = None, ctx: Context | None = None, *,
         wf = await start_or_attach(client, name, flow, data, ctx, run_id)
         flow.last_run_id = wf.id
         handle = RunHandle(wf, flow, client, ctx)
-        waiter = asyncio.ensure_future(wait_result(wf, name, worker_task))
+        waiter = asyncio.ensure_future(wait_result(wf, name, worker_task, client=client))
         try:
             while not waiter.done():
                 q = await handle.pending_question()

@@ -145,8 +145,9 @@ def to_execution_error(err: BaseException, flow_name: str, run_id: str) -> FlowE
 
 
 async def wait_result(handle: WorkflowHandle, flow_name: str,
-                      worker_task: asyncio.Task | None = None) -> FlowResult:
-    """The run's result; if the in-process worker dies first, its error instead of a silent hang."""
+                      worker_task: asyncio.Task | None = None, *, client: Client | None = None) -> FlowResult:
+    """The run's result; if the in-process worker dies first, its error instead of a silent hang.
+    ``client``: the handle's (its converter reads the run's start event), else ``connect()``'s."""
     waiter = asyncio.ensure_future(handle.result())
     try:
         if worker_task is not None:
@@ -157,7 +158,7 @@ async def wait_result(handle: WorkflowHandle, flow_name: str,
                     f"The worker for flow {flow_name!r} stopped while run {handle.id!r} was in flight: "
                     f"{exc!r}. The run is safe in Temporal; run the script again with "
                     f"run_id={handle.id!r} to resume it.", flow_name=flow_name, run_id=handle.id)
-        return await _completed(handle, await waiter)
+        return await _completed(client or await connect(), handle, await waiter)
     except (WorkflowFailureError, RPCError) as err:
         failure = to_execution_error(err, flow_name, handle.id)
         raise failure from failure.cause
@@ -166,12 +167,11 @@ async def wait_result(handle: WorkflowHandle, flow_name: str,
             waiter.cancel()
 
 
-async def _completed(handle: WorkflowHandle, outcome: FlowResult) -> FlowResult:
+async def _completed(client: Client, handle: WorkflowHandle, outcome: FlowResult) -> FlowResult:
     """The result with what a format-3 run left out of it put back: the run's trace id and start
     time come from the start event of its last Temporal run (one history page of one event)."""
     fields = None
     if outcome.needs_run_fields:
-        client = await connect()
         async for event in handle.fetch_history_events(page_size=1):
             started = event.workflow_execution_started_event_attributes
             run = read_start(await client.data_converter.decode(started.input.payloads),
@@ -234,7 +234,7 @@ async def run_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
         handle = await start_or_attach(client, name, flow, data, ctx, run_id)
         flow.last_run_id = handle.id
         async with _serving_earlier_name(client, flow, handle, name, attached=run_id is not None):
-            outcome = await wait_result(handle, name, worker_task)
+            outcome = await wait_result(handle, name, worker_task, client=client)
     final = final_context(outcome, flow.spec)
     if ctx is not None:
         for field in type(ctx).model_fields:
