@@ -8,8 +8,8 @@ this code fails the run with a message naming the step; it never leaves a workfl
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
