@@ -70,6 +70,7 @@ class Interpreter:
         self._last_size = 0
         self._spec: FlowSpec | None = None
         self._run_fields: tuple[Any, Any] = (None, None)
+        self._drawings: dict[str | None, str] = {}
         self.waits = agents.Waits()
 
     # Visibility -------------------------------------------------------------------------
@@ -114,7 +115,7 @@ class Interpreter:
                         f"Known steps: {list(spec.steps)!r}", "UnknownStep", step=current)
         self.waits.search_attributes = run.search_attributes
         if self._format >= 3:
-            self.waits.drawing = lambda key: outline(spec, current=key)
+            self.waits.drawing = self._drawing
         try:
             result = await self._interpret(spec, ctx, current, run)
         except ApplicationError:
@@ -238,7 +239,14 @@ class Interpreter:
             step = self._spec.steps.get(key) if key else None
             if step is not None and not what.startswith("Step "):
                 what = f"{what} **{step.name}**"
-            workflow.set_current_details(f"{what}\n\n```\n{outline(self._spec, current=key)}\n```")
+            workflow.set_current_details(f"{what}\n\n```\n{self._drawing(key)}\n```")
+
+    def _drawing(self, key: str | None) -> str:
+        """The flow drawn with step ``key`` marked, drawn once per step (a loop revisits steps)."""
+        if key not in self._drawings:
+            assert self._spec is not None
+            self._drawings[key] = outline(self._spec, current=key)
+        return self._drawings[key]
 
     async def _run_step(self, spec: FlowSpec, step: StepSpec, ctx: Context,
                         visit: int) -> tuple[Context, str | None]:
