@@ -16,8 +16,10 @@ from refinire.calls import apply_output, call_kind, invoke
 from refinire.errors import NonRetryableError, exception_facts
 from refinire.steps import FunctionStep
 from workflows.delta import Snapshot, unpack
-from workflows.formats import CHECKPOINT_ACTIVITY, DESCRIBE_ACTIVITY, RUN_STEP_ACTIVITY
+from workflows.formats import CHECKPOINT_ACTIVITY, DESCRIBE_ACTIVITY, STEP_ACTIVITIES
 from workflows.io import Checkpoint, DescribeFlowInput, DescribeFlowOutput, StepInput, StepOutput
+from workflows.start import read_start
+from workflows.step_input import RUN_FIELDS_SEEN, RunFields, fill_in, needs_run_fields
 from workflows.values import SUPPORTED, NotEncodable
 
 # Sync step code runs here, never on the worker's event loop: a blocking step stalls nothing else.
@@ -58,8 +60,33 @@ async def heartbeat_while(task: asyncio.Future) -> Any:
         raise
 
 
-@activity.defn(name=RUN_STEP_ACTIVITY)
+async def _read_run_fields(info: activity.Info) -> RunFields:
+    """The run's trace id and start time from its start event: a worker that did not interpret the
+    run itself reads them once per run (``workflows.step_input``)."""
+    client = activity.client()
+    handle = client.get_workflow_handle(info.workflow_id, run_id=info.workflow_run_id)
+    async for event in handle.fetch_history_events(page_size=1):
+        started = event.workflow_execution_started_event_attributes
+        args = await client.data_converter.decode(started.input.payloads)
+        run = read_start(args, started.workflow_type.name)
+        fields = (run.context.trace_id, run.context.start_time)
+        RUN_FIELDS_SEEN.note(info.workflow_id, info.workflow_run_id, fields)
+        return fields
+    raise _fatal(f"Run {info.workflow_id!r} has no start event to read its trace id from.", "NoStartEvent")
+
+
+async def step_input(inp: StepInput) -> StepInput:
+    """The step's input with what the workflow left out put back (``workflows.step_input``)."""
+    info = activity.info()
+    fields = None
+    if needs_run_fields(inp):
+        fields = RUN_FIELDS_SEEN.get((info.workflow_id, info.workflow_run_id)) or await _read_run_fields(info)
+    return fill_in(inp, info.activity_id, info.workflow_type, fields)
+
+
+@activity.defn(name=STEP_ACTIVITIES[0])
 async def run_step(inp: StepInput) -> StepOutput:
+    inp = await step_input(inp)
     where = f"{inp.step_key}/{inp.branch}" if inp.branch else inp.step_key
     step = registry.live_step(inp.flow_name, inp.step_key, inp.branch)
     if step is None:
@@ -107,6 +134,12 @@ async def run_step(inp: StepInput) -> StepOutput:
     return out
 
 
+@activity.defn(name=STEP_ACTIVITIES[1])
+async def run_step_v3(inp: StepInput) -> StepOutput:
+    """``run_step`` for runs of format 3 (a name workers of earlier versions do not serve)."""
+    return await run_step(inp)
+
+
 @activity.defn(name=DESCRIBE_ACTIVITY)
 async def describe_flow(inp: DescribeFlowInput) -> DescribeFlowOutput:
     """Pins the worker's spec in the history of a run that was started by name alone."""
@@ -123,5 +156,5 @@ async def checkpoint(inp: Checkpoint) -> Checkpoint:
     return inp
 
 
-ACTIVITIES = [run_step, describe_flow, checkpoint]
+ACTIVITIES = [run_step, run_step_v3, describe_flow, checkpoint]
 

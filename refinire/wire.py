@@ -28,7 +28,11 @@ class WireModel(BaseModel):
 
     @model_serializer(mode="wrap")
     def _compact(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
-        data = handler(self)
+        return self._on_wire(handler(self), info)
+
+    def _on_wire(self, data: Any, info: SerializationInfo) -> Any:
+        """``data`` (this model as serialized) without its fields at their defaults, on the wire.
+        A subclass that leaves out more overrides this and calls it first."""
         if not isinstance(data, dict) or not (info.context or {}).get("refinire_wire"):
             return data
         for name, field in type(self).model_fields.items():

@@ -129,9 +129,9 @@ async def replays(history) -> None:
     from temporalio.worker import Replayer
 
     from client.serving.worker import SANDBOX_RUNNER
-    from workflows.flow_workflow import FlowWorkflow
+    from workflows.refinire_flow import WORKFLOWS
 
-    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=SANDBOX_RUNNER,
+    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=SANDBOX_RUNNER,
                         data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
 

@@ -16,7 +16,7 @@ from temporalio.worker import Replayer
 import procs
 from client.running.start import start_run
 from flows import durable
-from workflows.flow_workflow import FlowWorkflow
+from workflows.refinire_flow import WORKFLOWS
 from client.serving.worker import SANDBOX_RUNNER, build_worker
 
 
@@ -120,7 +120,7 @@ async def test_a_fresh_history_replays_and_a_changed_condition_is_caught(client)
         handle = await start_run(client, flow.durable_name, flow, "abc", None, None)
         await handle.result()
     history = await client.get_workflow_handle(handle.id).fetch_history()
-    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=SANDBOX_RUNNER,
+    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=SANDBOX_RUNNER,
                         data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
     original = flow._steps["check"].condition

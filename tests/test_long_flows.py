@@ -24,7 +24,7 @@ from client.history.trace import load_trace
 from client.running.start import start_run
 from flows import long
 from refinire import ConditionStep, Flow, FlowExecutionError, FunctionStep
-from workflows.flow_workflow import FlowWorkflow
+from workflows.refinire_flow import WORKFLOWS
 from client.serving.worker import SANDBOX_RUNNER, build_worker
 
 
@@ -65,7 +65,7 @@ async def test_a_thousand_iteration_loop_crosses_continuations_and_reads_as_one_
 
     assert await cli.amain(["replay", run_id, "--module", "flows.long"]) == 0
     assert "1 of 1 runs replay with the current code" in capsys.readouterr().out
-    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=SANDBOX_RUNNER, data_converter=data_converter())
+    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=SANDBOX_RUNNER, data_converter=data_converter())
     for history in chain:  # and Temporal's own Replayer agrees, run by run
         await replayer.replay_workflow(history)
 

@@ -23,7 +23,7 @@ from temporalio.worker import Replayer
 
 from client.connection.codec import ENCODING, EncryptionCodec, data_converter, parse_key
 from flows import corpus
-from workflows.flow_workflow import FlowWorkflow
+from workflows.refinire_flow import WORKFLOWS
 from client.serving.worker import SANDBOX_RUNNER
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -87,7 +87,7 @@ def _converter(path: Path) -> DataConverter:
 
 
 def _replayer(converter: DataConverter) -> Replayer:
-    return Replayer(workflows=[FlowWorkflow], workflow_runner=SANDBOX_RUNNER, data_converter=converter)
+    return Replayer(workflows=WORKFLOWS, workflow_runner=SANDBOX_RUNNER, data_converter=converter)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -242,6 +242,25 @@ async def test_the_gate_catches_a_cancel_taken_as_a_step_failure(monkeypatch):
     monkeypatch.setattr(runtime, "cancelled", lambda err: not workflow.patched(runtime.CANCEL_PATCH))
     result = await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)
     assert result.replay_failure is not None and "Nondeterminism" in str(result.replay_failure)
+
+
+async def test_runs_of_format_3_are_named_after_their_flow_and_need_the_dynamic_interpreter():
+    """From 0.4.0 on a run's workflow type is its flow's name and its input [input, settings]:
+    only the dynamic interpreter replays it, and runs of the type ``RefinireFlow`` still replay."""
+    from workflows.refinire_flow import FlowByName, FlowWorkflow
+
+    path = HISTORIES / "0.4.0" / "function.json"
+    history = _load(path)
+    started = history.events[0].workflow_execution_started_event_attributes
+    assert started.workflow_type.name == "corpus_function" and len(started.input.payloads) == 2
+    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=SANDBOX_RUNNER, data_converter=data_converter())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None and "not registered" in str(result.replay_failure)
+    old = _load(HISTORIES / "0.3.0" / "function.json")
+    assert old.events[0].workflow_execution_started_event_attributes.workflow_type.name == "RefinireFlow"
+    both = Replayer(workflows=[FlowWorkflow, FlowByName], workflow_runner=SANDBOX_RUNNER, data_converter=data_converter())
+    for one in (history, old):
+        assert (await both.replay_workflow(one, raise_on_replay_failure=False)).replay_failure is None
 
 
 def _recorder():

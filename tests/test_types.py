@@ -310,13 +310,13 @@ async def test_payloads_stay_readable_tagged_json_in_the_history(client):
 
 async def test_a_run_with_typed_values_replays_with_the_current_code(client):
     from client.connection.codec import data_converter
-    from workflows.flow_workflow import FlowWorkflow
+    from workflows.refinire_flow import WORKFLOWS
     from client.serving.worker import SANDBOX_RUNNER
 
     flow = _typed_flow()
     result = await flow.run(datetime(2026, 5, 1, tzinfo=ZoneInfo("Asia/Tokyo")))
     history = await client.get_workflow_handle(result.run_id).fetch_history()
-    replay = await Replayer(workflows=[FlowWorkflow], workflow_runner=SANDBOX_RUNNER,
+    replay = await Replayer(workflows=WORKFLOWS, workflow_runner=SANDBOX_RUNNER,
                             data_converter=data_converter()).replay_workflow(history, raise_on_replay_failure=False)
     assert replay.replay_failure is None
 

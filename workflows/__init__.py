@@ -1,1 +1,2 @@
-"""The deterministic side: ``FlowWorkflow`` interprets a ``FlowSpec`` and only routes."""
+"""The deterministic side: the interpreter (``FlowByName``, and ``FlowWorkflow`` for runs typed
+``RefinireFlow``) runs a ``FlowSpec`` and only routes."""

@@ -8,16 +8,19 @@ this code fails the run with a message naming the step; it never leaves a workfl
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from refinire import registry
     from refinire.context import Context
     from refinire.errors import rebuild_exception
+    from refinire.outline import outline
     from refinire.spec import (
         END,
         ConditionSpec,
@@ -29,7 +32,13 @@ with workflow.unsafe.imports_passed_through():
     )
 
     from . import agents, search
-    from .formats import DESCRIBE_ACTIVITY, RUN_STEP_ACTIVITY, step_activity_id, step_summary
+    from .formats import (
+        DESCRIBE_ACTIVITY,
+        RUN_STARTED_MEMO,
+        STEP_ACTIVITIES,
+        step_activity_id,
+        step_summary,
+    )
     from .delta import Snapshot, apply, encoded, pack, unpack
     from .io import (
         WORKFLOW_NAME,
@@ -42,7 +51,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from .limits import Limits, check_fan_out, check_payload
     from .parallel import merge_branches
-    from .runtime import StepFailed, call_activity, merged_options, record_decision
+    from .runtime import StepFailed, call_activity, failure_with_trace, merged_options, record_decision
+    from .start import read_start, start_args
+    from .step_input import RUN_FIELDS_SEEN, leave_out
     from .values import SUPPORTED, NotEncodable, encode
 
 
@@ -50,8 +61,10 @@ def _fail(message: str, kind: str, **details: Any) -> ApplicationError:
     return ApplicationError(message, details, type=kind, non_retryable=True)
 
 
-@workflow.defn(name=WORKFLOW_NAME)
-class FlowWorkflow:
+class Interpreter:
+    """The interpreter of every run; ``FlowByName`` (format 3) and ``FlowWorkflow`` (the
+    ``RefinireFlow`` type of earlier runs) only differ in how they read their input."""
+
     def __init__(self) -> None:
         self._flow_name = ""
         self._current: str | None = None
@@ -60,6 +73,9 @@ class FlowWorkflow:
         self._step_names: dict[str, str] = {}
         self._format = 1
         self._last_size = 0
+        self._spec: FlowSpec | None = None
+        self._run_fields: tuple[Any, Any] = (None, None)
+        self._drawings: dict[str | None, str] = {}
         self.waits = agents.Waits()
 
     # Visibility -------------------------------------------------------------------------
@@ -84,12 +100,16 @@ class FlowWorkflow:
         self.waits.validate(answer)
 
     # The interpreter --------------------------------------------------------------------
-    @workflow.run
-    async def run(self, run: FlowRun) -> FlowResult:
+    async def _run(self, run: FlowRun) -> FlowResult:
         self._flow_name = run.flow_name
         self._search_attributes = run.search_attributes
         self._format = run.format
         spec = run.spec or await self._describe(run.flow_name)
+        self._spec = spec
+        self._run_fields = (run.context.trace_id, run.context.start_time)
+        if self._format >= 3:
+            info = workflow.info()  # a hint for this process's step activities (workflows.step_input)
+            RUN_FIELDS_SEEN.note(info.workflow_id, info.run_id, self._run_fields)
         ctx = run.context
         ctx.result = run.input
         unpack(ctx, run.views)
@@ -99,15 +119,21 @@ class FlowWorkflow:
             raise _fail(f"Flow {spec.name!r} has no step {current!r} to start at. "
                         f"Known steps: {list(spec.steps)!r}", "UnknownStep", step=current)
         self.waits.search_attributes = run.search_attributes
+        if self._format >= 3:
+            self.waits.drawing = self._drawing
         try:
-            return await self._interpret(spec, ctx, current, run)
+            result = await self._interpret(spec, ctx, current, run)
         except ApplicationError:
+            self._show_where("Failed at step", self._current)
             self._upsert_state("Failed")
             raise
         except asyncio.CancelledError:
+            self._show_where("Cancelled at step", self._current)
             if self._format >= 2:
                 self._upsert_state("Canceled")
             raise
+        self._show_where(f"Completed after {len(self._path)} steps", None)
+        return result
 
     async def _interpret(self, spec: FlowSpec, ctx: Context, current: str | None,
                          run: FlowRun) -> FlowResult:
@@ -149,6 +175,15 @@ class FlowWorkflow:
             result = FlowResult(output=wire.result, path=self._path, views=views,
                                 continuation=run.continuation, spans_from_path=True,
                                 context=wire.model_copy(update={"result": None, "span_history": []}))
+            if self._format >= 3:
+                # What a reader knows is left out (FlowResult.complete), so the UI's Result panel
+                # opens on the output and what the run changed.
+                counted = ctx.step_count == len(self._path) and run.continuation == 0
+                result = result.model_copy(update={
+                    "format": 3, "spans_from_path": False,
+                    "own_run_fields": (ctx.trace_id, ctx.start_time) != self._run_fields,
+                    "context": result.context.model_copy(update={
+                        "finished": False, "step_count": 0 if counted else ctx.step_count})})
             check_payload(result, spec.name, last, what)
         self._upsert_state("Completed")
         self._current = None
@@ -165,7 +200,15 @@ class FlowWorkflow:
             "views": views, "start_at": current, "visits": visits, "continuation": run.continuation + 1,
         })
         check_payload(nxt, spec.name, current, what)
-        workflow.continue_as_new(nxt)
+        if self._format < 3:
+            workflow.continue_as_new(nxt)
+        # The first run's start time is its own; the later runs of the chain are told it (memo).
+        info = workflow.info()
+        memo = dict(workflow.memo())
+        memo.setdefault(RUN_STARTED_MEMO, info.workflow_start_time.isoformat())
+        if info.workflow_type == WORKFLOW_NAME:
+            workflow.continue_as_new(nxt, memo=memo)
+        workflow.continue_as_new(args=start_args(nxt), workflow=info.workflow_type, memo=memo)
 
     def _ran_local(self, spec: FlowSpec, step: StepSpec) -> bool:
         return isinstance(step, (FunctionSpec, CustomSpec)) and bool(
@@ -173,7 +216,10 @@ class FlowWorkflow:
 
     def _upsert_state(self, status: str) -> None:
         if self._search_attributes:
-            search.upsert_state(status, self._step_names.get(self._current or ""))
+            # Format 3: a completed run's FlowStep (its last step, the same for most runs of a
+            # flow) is left out; where a run waits or failed, FlowStep names the step.
+            last = self._format >= 3 and status == "Completed"
+            search.upsert_state(status, None if last else self._step_names.get(self._current or ""))
 
     async def _describe(self, flow_name: str) -> FlowSpec:
         out = await workflow.execute_local_activity(
@@ -187,7 +233,25 @@ class FlowWorkflow:
         self._path.append(step.key)
         ctx.current_step = step.name
         self._step_names[step.key] = step.name
-        workflow.set_current_details(f"Step **{step.name}** ({step.kind}), visit {visit}")
+        if self._format < 3 or self._spec is None:
+            workflow.set_current_details(f"Step **{step.name}** ({step.kind}), visit {visit}")
+            return
+        self._show_where(f"Step {visit} of the run: **{step.name}** ({step.kind})", step.key)
+
+    def _show_where(self, what: str, key: str | None) -> None:
+        """The UI's "current details" (served by a query: no history): where the run is, drawn."""
+        if self._format >= 3 and self._spec is not None:
+            step = self._spec.steps.get(key) if key else None
+            if step is not None and not what.startswith("Step "):
+                what = f"{what} **{step.name}**"
+            workflow.set_current_details(f"{what}\n\n```\n{self._drawing(key)}\n```")
+
+    def _drawing(self, key: str | None) -> str:
+        """The flow drawn with step ``key`` marked, drawn once per step (a loop revisits steps)."""
+        if key not in self._drawings:
+            assert self._spec is not None
+            self._drawings[key] = outline(self._spec, current=key)
+        return self._drawings[key]
 
     async def _run_step(self, spec: FlowSpec, step: StepSpec, ctx: Context,
                         visit: int) -> tuple[Context, str | None]:
@@ -240,11 +304,14 @@ class FlowWorkflow:
                              activity_id: str, branch: str | None = None,
                              key: str | None = None, arg: StepInput | None = None) -> StepOutput:
         label = f"{key}/{step.name}" if branch else step.name
+        inp = arg or self._step_input(spec, key or step.key, branch, ctx)
+        if self._format >= 3:
+            inp = leave_out(inp, activity_id, workflow.info().workflow_type, self._run_fields)
         out: StepOutput = await call_activity(
-            RUN_STEP_ACTIVITY,
-            arg or self._step_input(spec, key or step.key, branch, ctx),
+            STEP_ACTIVITIES[self._format >= 3], inp,
             StepOutput, flow=spec, options=step.options, step_key=key or step.key,
-            step_name=step.name, activity_id=activity_id, summary=step_summary(label, step.kind),
+            step_name=step.name, activity_id=activity_id,
+            summary=step_summary(label, step.kind, self._format),
             branch=branch,
         )
         self._last_size = out.size
@@ -307,10 +374,14 @@ class FlowWorkflow:
                 target = self._checked_route(spec, step, str(target))
                 record_decision(step.key, f"error: {failure.cause_type}", target)
                 return ctx, target
-        raise _fail(
+        error = _fail(
             f"Flow {spec.name!r} failed at step {where!r}: {failure.cause_type}: {failure.cause_message}",
             "StepFailed", step=failure.step_name, step_key=step.key, branch=failure.branch,
             cause_type=failure.cause_type, cause_message=failure.cause_message, cause=failure.facts)
+        if self._format >= 3 and failure.trace:
+            # The run's own failure (what the UI shows first) carries the step's traceback.
+            failure_with_trace(error, failure.trace)
+        raise error
 
     def _check_encodable(self, spec: FlowSpec, step: StepSpec, ctx: Context, who: str) -> None:
         """Code that ran here (a condition, the error handler) may have stored a value that cannot
@@ -354,3 +425,17 @@ class FlowWorkflow:
             what = "the context after the block merged its branches' outputs"
             check_payload(self._step_input(spec, block.key, None, ctx, what), spec.name, block.key, what)
         return ctx
+
+
+@workflow.defn(dynamic=True)
+class FlowByName(Interpreter):
+    """Runs of format 3: the workflow type is the flow's name (``workflows.start``)."""
+
+    @workflow.run
+    async def run(self, args: Sequence[RawValue]) -> FlowResult:
+        convert = workflow.payload_converter()
+        values = [convert.from_payload(a.payload) for a in args]
+        run = read_start(values, workflow.info().workflow_type)
+        # The client sets our search attributes at start only when the server knows them.
+        run.search_attributes = workflow.info().typed_search_attributes.get(search.FLOW_NAME) is not None
+        return await self._run(run)

@@ -11,7 +11,7 @@ one writer and one parser, side by side, and changing a format is changing a rec
   continue-as-new chain included), so ids never repeat.
 - **Memo keys.** ``decision:<step key>`` holds ``{"value": label, "to": target}`` for each branch
   decision; ``run_started``, ``agents``, ``rerun_of``, ``rerun_from`` are written when a run starts.
-- **Summaries** the Temporal UI shows: ``<step> · <kind>`` for a step's activity, ``<step> · <what>``
+- **Summaries** the Temporal UI shows: ``<step> · <kind>`` for a step's activity (format 3: ``<step>``), ``<step> · <what>``
   for an agent's call, ``<flow> · input <repr>`` for a run.
 - **Search attributes**: ``FlowName``, ``FlowStep``, ``FlowStatus`` (keyword).
 
@@ -29,13 +29,19 @@ __all__ = [
     "AGENTS_MEMO", "CHECKPOINT_ACTIVITY", "CHECKPOINT_ID", "DECISION_PREFIX", "DESCRIBE_ACTIVITY",
     "FLOW_NAME", "FLOW_STATUS", "FLOW_STEP", "LLM_CLARIFY", "LLM_EVALUATE", "LLM_GENERATE", "LLM_ROUTE",
     "LOCAL_ACTIVITY_MARKER", "NOT_STEPS", "RERUN_FROM_MEMO",
-    "RERUN_OF_MEMO", "RUN_STARTED_MEMO", "RUN_STEP_ACTIVITY", "ActivityId", "agent_call_id", "agent_names",
+    "RERUN_OF_MEMO", "RUN_STARTED_MEMO", "RUN_STEP_ACTIVITY", "RUN_STEP_ACTIVITY_3", "STEP_ACTIVITIES", "ActivityId", "agent_call_id", "agent_names",
     "agent_call_summary", "branch_label", "checkpoint_id", "decision_memo", "decision_step",
     "parse_activity_id", "rerun_summary", "run_summary", "step_activity_id", "step_summary",
 ]
 
 # Activity types ---------------------------------------------------------------------------------
 RUN_STEP_ACTIVITY = "refinire.run_step"
+"""Runs a function or custom step in runs of formats 1 and 2."""
+RUN_STEP_ACTIVITY_3 = "run_step"
+"""Runs a function or custom step in format 3, whose input leaves out what the activity knows
+(``workflows.step_input``); a worker of an earlier version does not know it, so it never misreads
+such an input."""
+STEP_ACTIVITIES = (RUN_STEP_ACTIVITY, RUN_STEP_ACTIVITY_3)
 DESCRIBE_ACTIVITY = "refinire.describe_flow"
 """Asks the worker for a flow's spec when a run was started by name, without it."""
 CHECKPOINT_ACTIVITY = "refinire.checkpoint"
@@ -98,8 +104,9 @@ def parse_activity_id(activity_id: str, is_key: Callable[[str], bool] | None = N
 # Memo -------------------------------------------------------------------------------------------
 DECISION_PREFIX = "decision:"
 RUN_STARTED_MEMO = "run_started"
-"""When the run started (ISO 8601, UTC): continue-as-new carries the memo over, so the newest
-Temporal run of a long chain still knows when the run began (``refinire-flow runs``)."""
+"""When the run began (ISO 8601, UTC), in its memo: continue-as-new carries the memo over, so the
+newest Temporal run of a long chain still knows when the run began (``refinire-flow runs``). Format
+3 writes it when the run continues as new (a run's own start time says it until then)."""
 AGENTS_MEMO = "agents"
 """The names of the run's agent steps (RefinireAgent, RouterAgent, ClarifyAgent; parallel branches
 included), so any process can find a run by agent name. Runs started before it have none."""
@@ -132,8 +139,9 @@ def decision_step(memo_key: str) -> str | None:
 
 
 # Summaries --------------------------------------------------------------------------------------
-def step_summary(label: str, kind: str) -> str:
-    return f"{label} · {kind}"
+def step_summary(label: str, kind: str, format: int = 2) -> str:
+    """A step activity's summary: ``<step> · <kind>`` up to format 2, the step alone in format 3."""
+    return label if format >= 3 else f"{label} · {kind}"
 
 
 def agent_call_summary(label: str, what: str) -> str:

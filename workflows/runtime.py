@@ -9,8 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.api.failure.v1 import Failure
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.converter import DefaultFailureConverter
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 from temporalio.exceptions import TimeoutError as TemporalTimeout
 
 with workflow.unsafe.imports_passed_through():
@@ -29,7 +31,8 @@ class StepFailed(Exception):
     """A step that failed for good (retries exhausted or non-retryable); workflow-internal."""
 
     def __init__(self, step_key: str, step_name: str, cause_type: str, cause_message: str,
-                 branch: str | None = None, facts: dict[str, Any] | None = None) -> None:
+                 branch: str | None = None, facts: dict[str, Any] | None = None,
+                 trace: str = "") -> None:
         super().__init__(f"{cause_type}: {cause_message}")
         self.step_key = step_key
         self.step_name = step_name
@@ -38,6 +41,31 @@ class StepFailed(Exception):
         self.branch = branch
         self.facts = facts
         """The step's exception as ``refinire.errors.exception_facts`` described it, if it did."""
+        self.trace = trace
+        """The step's traceback as the activity recorded it (the user's frames), or ``""``."""
+
+
+def trace_of(err: BaseException) -> str:
+    """The deepest stack trace in a step failure's chain: the user's code, where it raised."""
+    trace = ""
+    cause: BaseException | None = err
+    while cause is not None:
+        failure = cause.failure if isinstance(cause, FailureError) else None
+        if failure is not None and failure.stack_trace:
+            trace = failure.stack_trace
+        cause = cause.__cause__
+    return trace
+
+
+def failure_with_trace(error: ApplicationError, trace: str) -> None:
+    """Make ``error``'s failure (the run's own, shown first by the Temporal UI) carry ``trace``.
+
+    The SDK writes an exception's own frames (the interpreter's) as the stack trace; a failure the
+    error already holds is sent as it is, so the failure is built here with the step's trace."""
+    failure = Failure()
+    DefaultFailureConverter().to_failure(error, workflow.payload_converter(), failure)
+    failure.stack_trace = trace
+    error._failure = failure  # the SDK sends an error's own failure as is (FailureError.failure)
 
 
 def merged_options(flow: FlowSpec, options: StepOptions) -> StepOptions:
@@ -125,7 +153,8 @@ async def call_activity(
             if cancelled(err):
                 raise asyncio.CancelledError() from None
             kind, message = describe_failure(err)
-            raise StepFailed(step_key, step_name, kind, message, branch, facts_of(err)) from None
+            raise StepFailed(step_key, step_name, kind, message, branch, facts_of(err),
+                             trace_of(err)) from None
     try:
         return await workflow.execute_activity(
             activity, arg, result_type=result_type, activity_id=activity_id, summary=summary,
@@ -137,7 +166,8 @@ async def call_activity(
         if cancelled(err):
             raise asyncio.CancelledError() from None
         kind, message = describe_failure(err)
-        raise StepFailed(step_key, step_name, kind, message, branch, facts_of(err)) from None
+        raise StepFailed(step_key, step_name, kind, message, branch, facts_of(err),
+                         trace_of(err)) from None
 
 
 def record_decision(step_key: str, label: str, target: str | None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Callable
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -53,6 +54,13 @@ class Waits:
         self.pending: PendingQuestion | None = None
         self._answer: str | None = None
         self.search_attributes = False
+        self.drawing: Callable[[str | None], str] | None = None
+        """Format 3: the flow drawn with a step marked, for the current details."""
+
+    def _details(self, text: str, step_key: str | None) -> None:
+        if self.drawing is not None:
+            text += f"\n\n```\n{self.drawing(step_key)}\n```"
+        workflow.set_current_details(text)
 
     def validate(self, answer: Answer) -> None:
         pending = self.pending
@@ -81,7 +89,7 @@ class Waits:
         self._answer = None
         self.pending = PendingQuestion(step=step_key, name=step_name, question=question, kind=kind,
                                        turn=turn, asked_at=workflow.now().isoformat(), timeout_s=timeout_s)
-        workflow.set_current_details(f"Step **{step_name}** is waiting for an answer: {question}")
+        self._details(f"Step **{step_name}** is waiting for an answer: {question}", step_key)
         if self.search_attributes:
             search.upsert_state("Waiting", step_name)
         try:
@@ -94,7 +102,7 @@ class Waits:
             self.pending = None
             return None
         finally:
-            workflow.set_current_details(f"Step **{step_name}** ({kind}), answered or timed out")
+            self._details(f"Step **{step_name}** ({kind}), answered or timed out", step_key)
             if self.search_attributes:
                 search.upsert_state("Running", step_name)
         text, self._answer = self._answer, None

@@ -13,7 +13,7 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
 from refinire.errors import FlowExecutionError
 from workflows.formats import AGENTS_MEMO, FLOW_NAME, FLOW_STEP, RUN_STARTED_MEMO, parse_activity_id
-from workflows.io import WORKFLOW_NAME
+from workflows.io import TASK_QUEUE_PREFIX
 
 STATUSES = {
     "running": "Running",
@@ -70,7 +70,9 @@ def _quote(value: str) -> str:
 
 def build_query(flow: str | None = None, status: str | None = None, *,
                 started_after: datetime | None = None, started_before: datetime | None = None) -> str:
-    parts = [f"WorkflowType = {_quote(WORKFLOW_NAME)}"]
+    # Every run of ours is on a ``refinire.<flow>`` task queue, whatever its workflow type: the
+    # flow's name since format 3, ``RefinireFlow`` before.
+    parts = [f"TaskQueue STARTS_WITH {_quote(TASK_QUEUE_PREFIX)}"]
     if started_after is not None:
         parts.append(f"StartTime >= {_quote(started_after.astimezone(timezone.utc).isoformat())}")
     if started_before is not None:

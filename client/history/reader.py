@@ -31,6 +31,7 @@ from refinire.errors import FlowExecutionError
 from refinire.spec import FlowSpec
 from workflows.formats import DESCRIBE_ACTIVITY, FLOW_STATUS, FLOW_STEP, LOCAL_ACTIVITY_MARKER, decision_step
 from workflows.io import FlowRun
+from workflows.start import read_start
 
 from .chain import fetch_chain
 from .record import ActivityRecord, Mark, RunRecord
@@ -197,11 +198,12 @@ class _Reader:
     async def _started(self, ev: HistoryEvent, at: datetime, first: bool) -> None:
         rec = self.rec
         a = ev.workflow_execution_started_event_attributes
-        value = await self.value(a.input)
+        before = self.rec.unreadable
+        args = await self.values(a.input)
         try:
-            run = FlowRun.model_validate(value) if isinstance(value, dict) else None
+            run = read_start(args, a.workflow_type.name) if args and self.rec.unreadable == before else None
         except Exception:
-            run = None
+            run = None  # not a run of ours
         if first:
             rec.run, rec.started_at = run, at
             rec.temporal_run_id = a.original_execution_run_id

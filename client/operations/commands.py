@@ -314,7 +314,7 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
         _err(f"rerun of {args.run_id} from step {the_plan.step!r}: new run {handle.id}")
         _Interrupt.hint = (f"run {handle.id} goes on in Temporal: `refinire-flow cancel {handle.id}` "
                            "stops it")
-        outcome = await wait_result(handle, the_plan.flow_name, worker_task)
+        outcome = await wait_result(handle, the_plan.flow_name, worker_task, client=client)
     _out(handle.id)
     _out(_render(decode(outcome.output)))
     return EXIT_OK

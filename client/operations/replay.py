@@ -26,7 +26,7 @@ from temporalio.worker import Replayer
 from refinire.flow import Flow
 from refinire.spec import ConditionSpec, FlowSpec, ParallelSpec
 from refinire.steps import ConditionStep
-from workflows.flow_workflow import FlowWorkflow
+from workflows.refinire_flow import WORKFLOWS
 
 from client.history.chain import fetch_chain
 from client.history.reader import RunRecord, read_events
@@ -156,7 +156,7 @@ def _replayer() -> Replayer:
 
     from client.connection.codec import data_converter
 
-    return Replayer(workflows=[FlowWorkflow], workflow_runner=SANDBOX_RUNNER,
+    return Replayer(workflows=WORKFLOWS, workflow_runner=SANDBOX_RUNNER,
                     data_converter=data_converter())
 
 

@@ -74,7 +74,7 @@ class RunHandle:
 
     async def result(self) -> RunResult:
         """What ``flow.run`` would have returned."""
-        return self.to_result(await wait_result(self.handle, self.flow.durable_name))
+        return self.to_result(await wait_result(self.handle, self.flow.durable_name, client=self.client))
 
     def to_result(self, outcome: FlowResult) -> RunResult:
         final = final_context(outcome, self.flow.spec)
@@ -123,7 +123,7 @@ async def run_loop(flow: Flow, data: Any = None, ctx: Context | None = None, *,
         wf = await start_or_attach(client, name, flow, data, ctx, run_id)
         flow.last_run_id = wf.id
         handle = RunHandle(wf, flow, client, ctx)
-        waiter = asyncio.ensure_future(wait_result(wf, name, worker_task))
+        waiter = asyncio.ensure_future(wait_result(wf, name, worker_task, client=client))
         try:
             while not waiter.done():
                 q = await handle.pending_question()

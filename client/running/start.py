@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Callable
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
@@ -18,7 +17,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, TerminatedError, CancelledError
 from temporalio.service import RPCError
 
-from refinire.rendering import render_spec
+from refinire.outline import outline
 from refinire.result import RunResult
 from refinire.context import Context
 from refinire.errors import FlowCancelled, FlowExecutionError, rebuild_exception
@@ -26,8 +25,9 @@ from refinire.flow import Flow
 from workflows.delta import pack, unpack
 from refinire.spec import FlowSpec
 from workflows.io import FORMAT, TASK_QUEUE_PREFIX, WORKFLOW_NAME, FlowResult, FlowRun, spans, task_queue_for
+from workflows.start import read_start, start_args
 from workflows.values import SUPPORTED, NotEncodable, encode
-from workflows.formats import AGENTS_MEMO, FLOW_NAME, FLOW_STATUS, RUN_STARTED_MEMO, agent_names, run_summary
+from workflows.formats import AGENTS_MEMO, FLOW_NAME, FLOW_STATUS, agent_names, run_summary
 
 from client.connection.connect import connect, search_attributes_ready, ui_url
 from client.history.trace import ledgers, load_trace_sync
@@ -50,12 +50,8 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
     if spec_flow is not None and ctx.trace_id is None:
         ctx.trace_id = spec_flow.trace_id
     ctx.result = None  # the workflow sets it from FlowRun.input: the input travels once
-    details = None
-    if spec_flow is not None:
-        try:
-            details = "```mermaid\n" + render_spec(spec_flow.spec, "mermaid") + "\n```"
-        except Exception:
-            details = None
+    # The UI renders details as Markdown (no Mermaid): the flow drawn as text, in a code block.
+    details = f"```\n{outline(spec)}\n```" if spec is not None else None
     try:
         # The input and context keep their types (workflows.values); the workflow decodes them.
         ctx, views = pack(ctx)
@@ -72,14 +68,17 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
     arg = FlowRun(flow_name=flow_name, spec=spec, input=sent, context=ctx, search_attributes=sa_ready,
                   start_at=start_at, rerun_of=rerun_of, format=FORMAT, views=views,
                   code=spec_flow.code_location if spec_flow is not None else None)
-    await _refuse_oversized(client, flow_name, arg)
+    # The workflow type is the flow's name (workflows.start); a flow named like the type of the
+    # runs before it would reach the old interpreter, so it is started the old way.
+    args = [arg] if flow_name == WORKFLOW_NAME else start_args(arg)
+    await _refuse_oversized(client, flow_name, args)
     return await client.start_workflow(
-        WORKFLOW_NAME, arg, id=run_id, task_queue=task_queue_for(flow_name),
+        flow_name, args=args, id=run_id, task_queue=task_queue_for(flow_name),
         result_type=FlowResult,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         static_summary=summary or run_summary(flow_name, data), static_details=details,
-        memo={RUN_STARTED_MEMO: datetime.now(timezone.utc).isoformat(), **(memo or {})},
+        memo=memo or None,
         search_attributes=TypedSearchAttributes([SearchAttributePair(FLOW_NAME, flow_name),
                                                  SearchAttributePair(FLOW_STATUS, "Running")])
         if sa_ready else None,
@@ -90,8 +89,8 @@ PAYLOAD_LIMIT = 2 * 1024 * 1024
 """Temporal's default per-payload limit (the server rejects bigger blobs)."""
 
 
-async def _refuse_oversized(client: Client, flow_name: str, arg: FlowRun) -> None:
-    size = sum(p.ByteSize() for p in await client.data_converter.encode([arg]))
+async def _refuse_oversized(client: Client, flow_name: str, args: list[Any]) -> None:
+    size = sum(p.ByteSize() for p in await client.data_converter.encode(args))
     if size > PAYLOAD_LIMIT:
         raise FlowExecutionError(
             f"Flow {flow_name!r}: the run's input is {size:,} bytes once encoded (input, context and the "
@@ -138,8 +137,9 @@ def to_execution_error(err: BaseException, flow_name: str, run_id: str) -> FlowE
 
 
 async def wait_result(handle: WorkflowHandle, flow_name: str,
-                      worker_task: asyncio.Task | None = None) -> FlowResult:
-    """The run's result; if the in-process worker dies first, its error instead of a silent hang."""
+                      worker_task: asyncio.Task | None = None, *, client: Client | None = None) -> FlowResult:
+    """The run's result; if the in-process worker dies first, its error instead of a silent hang.
+    ``client``: the handle's (its converter reads the run's start event), else ``connect()``'s."""
     waiter = asyncio.ensure_future(handle.result())
     try:
         if worker_task is not None:
@@ -150,13 +150,27 @@ async def wait_result(handle: WorkflowHandle, flow_name: str,
                     f"The worker for flow {flow_name!r} stopped while run {handle.id!r} was in flight: "
                     f"{exc!r}. The run is safe in Temporal; run the script again with "
                     f"run_id={handle.id!r} to resume it.", flow_name=flow_name, run_id=handle.id)
-        return await waiter
+        return await _completed(client or await connect(), handle, await waiter)
     except (WorkflowFailureError, RPCError) as err:
         failure = to_execution_error(err, flow_name, handle.id)
         raise failure from failure.cause
     finally:
         if not waiter.done():
             waiter.cancel()
+
+
+async def _completed(client: Client, handle: WorkflowHandle, outcome: FlowResult) -> FlowResult:
+    """The result with what a format-3 run left out of it put back: the run's trace id and start
+    time come from the start event of its last Temporal run (one history page of one event)."""
+    fields = None
+    if outcome.needs_run_fields:
+        async for event in handle.fetch_history_events(page_size=1):
+            started = event.workflow_execution_started_event_attributes
+            run = read_start(await client.data_converter.decode(started.input.payloads),
+                             started.workflow_type.name)
+            fields = (run.context.trace_id, run.context.start_time)
+            break
+    return outcome.complete(fields)
 
 
 @contextlib.asynccontextmanager
@@ -208,7 +222,7 @@ async def run_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
         handle = await start_or_attach(client, name, flow, data, ctx, run_id)
         flow.last_run_id = handle.id
         async with _serving_earlier_name(client, flow, handle, name, attached=run_id is not None):
-            outcome = await wait_result(handle, name, worker_task)
+            outcome = await wait_result(handle, name, worker_task, client=client)
     final = final_context(outcome, flow.spec)
     if ctx is not None:
         for field in type(ctx).model_fields:

@@ -2,7 +2,7 @@
 
 A hook observes a step where the step really executes, in the worker's activity, so it fires once
 per attempt and never when a workflow replays its history. Only the activities that run one
-function step or custom step (``refinire.run_step``, parallel branches included) call hooks:
+function step or custom step (``STEP_ACTIVITIES``, parallel branches included) call hooks:
 conditions run inside the workflow, and agents are several model calls, not one step attempt.
 
 The step's flow, key and context are read from the activity's input by name (``flow_name``,
@@ -18,9 +18,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from refinire import registry
-from workflows.formats import RUN_STEP_ACTIVITY
-
-STEP_ACTIVITY = RUN_STEP_ACTIVITY
+from workflows.formats import STEP_ACTIVITIES
+from workflows.io import StepInput
 
 
 def _target(arg: Any) -> tuple[Any, str, Any] | None:
@@ -36,8 +35,12 @@ def _target(arg: Any) -> tuple[Any, str, Any] | None:
 
 class _HookedActivity(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
-        if activity.info().activity_type != STEP_ACTIVITY or not input.args:
+        if activity.info().activity_type not in STEP_ACTIVITIES or not input.args:
             return await self.next.execute_activity(input)
+        if isinstance(input.args[0], StepInput):
+            from activities.steps import step_input
+
+            await step_input(input.args[0])  # format 3 leaves the flow and step out: put them back
         target = _target(input.args[0])
         if target is None:
             return await self.next.execute_activity(input)

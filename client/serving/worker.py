@@ -28,7 +28,7 @@ from client.connection.connect import connect
 from client.connection.undecodable import DecodeAwareRunner
 from refinire import observability, registry
 from refinire.flow import Flow
-from workflows.flow_workflow import FlowWorkflow
+from workflows.refinire_flow import WORKFLOWS
 from workflows.io import task_queue_for
 
 from .logs import configure
@@ -46,7 +46,7 @@ SANDBOX_RUNNER = DecodeAwareRunner(SandboxedWorkflowRunner(
         "refinire", "pydantic", "pydantic_core",
         "workflows.agents", "workflows.agent_io", "workflows.delta", "workflows.formats", "workflows.io",
         "workflows.limits", "workflows.parallel", "workflows.runtime", "workflows.search",
-        "workflows.values", "workflows.waits")
+        "workflows.start", "workflows.step_input", "workflows.values", "workflows.waits")
 ))
 
 
@@ -71,7 +71,7 @@ def build_worker(client: Client, flow: Flow, *, max_cached_workflows: int = 1000
     return Worker(
         client,
         task_queue=task_queue_for(name),
-        workflows=[FlowWorkflow],
+        workflows=WORKFLOWS,
         activities=[*ACTIVITIES, *_extra_activities()],
         workflow_runner=SANDBOX_RUNNER,
         max_cached_workflows=max_cached_workflows,

@@ -1,0 +1,49 @@
+"""A step reads the run's trace id, start time, step name and count though its input leaves them
+out (format 3): from the worker's note of the run, or from the run's start event when the note is
+missing (another worker process interprets the run)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from refinire import Context, Flow, FunctionStep
+from workflows.step_input import RUN_FIELDS_SEEN
+
+
+def forget(data, ctx):
+    RUN_FIELDS_SEEN.clear()  # as on a worker that does not interpret this run
+    return data
+
+
+def look(data, ctx):
+    return {"trace": ctx.trace_id, "start": ctx.start_time.isoformat(), "step": ctx.current_step,
+            "count": ctx.step_count, "data": data}
+
+
+def retrace(data, ctx):
+    ctx.trace_id = "changed-by-a-step"
+    return data
+
+
+def flow_of(name: str, *steps, **kw) -> Flow:
+    return Flow(steps=list(steps), name=name, **kw)
+
+
+async def test_a_step_reads_the_run_fields_from_the_start_event_when_its_worker_has_no_note():
+    flow = flow_of("run_fields_forgotten", FunctionStep("forget", forget), FunctionStep("look", look))
+    ctx = Context(start_time=datetime(2026, 1, 2, 3, 4, 5))
+    result = await flow.run("x", ctx)
+    assert result.result == {"trace": flow.trace_id, "start": "2026-01-02T03:04:05", "step": "look",
+                             "count": 1, "data": "x"}
+    assert (result.trace_id, ctx.start_time, ctx.step_count, ctx.finished) == (
+        flow.trace_id, datetime(2026, 1, 2, 3, 4, 5), 2, True)
+
+
+async def test_an_explicit_trace_id_and_one_a_step_changed_reach_the_steps_and_the_result():
+    flow = flow_of("run_fields_explicit", FunctionStep("look", look), FunctionStep("retrace", retrace),
+                   FunctionStep("look_again", look), trace_id="my-trace")
+    result = await flow.run(1)
+    assert result.result["trace"] == "changed-by-a-step"
+    assert result.result["step"] == "look_again" and result.result["count"] == 2
+    assert result.trace_id == "changed-by-a-step"
+    assert result.shared_state == {}
