@@ -11,16 +11,30 @@ Mermaid): a chain of steps on one line, a branch's targets after it.
 
 from __future__ import annotations
 
-from .spec import FlowSpec, ParallelSpec
+from .spec import END as FLOW_END
+from .spec import ConditionSpec, FlowSpec, ParallelSpec, RouterSpec, StepSpec
 
-__all__ = ["outline"]
+__all__ = ["labelled_targets", "outline"]
 
 END = "END"
 
 
-def _edges(spec: FlowSpec, key: str) -> list[tuple[str | None, str | None]]:
-    from ._show import labelled_targets
+def labelled_targets(step: StepSpec) -> list[tuple[str | None, str | None]]:
+    """(label, target) for every edge leaving a step; target ``None`` is the end of the flow."""
+    if isinstance(step, ConditionSpec):
+        if step.routes is not None:
+            return [(k, _end(v)) for k, v in step.routes.items()]
+        return [("True", _end(step.if_true)), ("False", _end(step.if_false))]
+    if isinstance(step, RouterSpec):
+        return [(k, _end(v)) for k, v in step.routes.items()]
+    return [(None, _end(step.next))] if step.next else []
 
+
+def _end(target: str | None) -> str | None:
+    return None if target in (None, FLOW_END) else target
+
+
+def _edges(spec: FlowSpec, key: str) -> list[tuple[str | None, str | None]]:
     return labelled_targets(spec.steps[key])
 
 

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .spec import ConditionSpec, FlowSpec, ParallelSpec, RouterSpec, StepSpec
+from .outline import labelled_targets
+from .spec import FlowSpec, ParallelSpec
 
 __all__ = ["FORMATS", "check_format", "display_name", "mermaid_graph", "render_spec"]
 
@@ -48,21 +49,6 @@ def check_format(format: str) -> None:
 
 def _label(step: Any) -> str:
     return step.key if step.name == step.key else f"{step.key} [{step.name}]"
-
-
-def labelled_targets(step: StepSpec) -> list[tuple[str | None, str | None]]:
-    """(label, target) for every edge leaving a step; target ``None`` is the end of the flow."""
-    if isinstance(step, ConditionSpec):
-        if step.routes is not None:
-            return [(k, _end(v)) for k, v in step.routes.items()]
-        return [("True", _end(step.if_true)), ("False", _end(step.if_false))]
-    if isinstance(step, RouterSpec):
-        return [(k, _end(v)) for k, v in step.routes.items()]
-    return [(None, _end(step.next))] if step.next else []
-
-
-def _end(target: str | None) -> str | None:
-    return None if target in (None, FLOW_END) else target
 
 
 # Text -----------------------------------------------------------------------------------------

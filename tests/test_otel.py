@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from refinire import ConditionStep, Flow, FunctionStep, RefinireAgent, RetrySpec, observability
+from workflows.formats import RUN_STEP_ACTIVITY_3
 
 FAST = RetrySpec(max_attempts=3, initial_interval_s=0.05)
 
@@ -87,7 +88,7 @@ async def test_one_span_per_step_attempt_named_after_the_step(spans):
     # Each step span sits inside temporalio's RunActivity span, all in the run's one trace.
     by_id = {s.context.span_id: s for s in found}
     for s in steps:
-        assert s.parent is not None and by_id[s.parent.span_id].name == "RunActivity:refinire.run_step"
+        assert s.parent is not None and by_id[s.parent.span_id].name == f"RunActivity:{RUN_STEP_ACTIVITY_3}"
     assert len({s.context.trace_id for s in found}) == 1, [
         (s.name, hex(s.context.trace_id)[-6:], s.parent and hex(s.parent.span_id), hex(s.context.span_id)) for s in found]
     assert any(s.name.startswith("RunWorkflow:") for s in found)
