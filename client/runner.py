@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import (
+    RawValue,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
@@ -62,14 +63,7 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
     if spec_flow is not None and ctx.trace_id is None:
         ctx.trace_id = spec_flow.trace_id
     ctx.result = None  # the workflow sets it from FlowRun.input: the input travels once
-    details = None
-    if spec_flow is not None:
-        try:
-            from refinire._show import show
-
-            details = "```mermaid\n" + show(spec_flow, format="mermaid") + "\n```"
-        except Exception:
-            details = None
+    details = _details(spec) if spec is not None else None
     try:
         # The input and context keep their types (workflows.values); the workflow decodes them.
         ctx, views = pack(ctx)
@@ -86,9 +80,9 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
     arg = FlowRun(flow_name=flow_name, spec=spec, input=sent, context=ctx, search_attributes=sa_ready,
                   start_at=start_at, rerun_of=rerun_of, format=FORMAT, views=views,
                   code=spec_flow.code_location if spec_flow is not None else None)
-    await _refuse_oversized(client, flow_name, arg)
+    sent_arg = await _refuse_oversized(client, flow_name, arg)
     return await client.start_workflow(
-        WORKFLOW_NAME, arg, id=run_id, task_queue=task_queue_for(flow_name),
+        WORKFLOW_NAME, sent_arg, id=run_id, task_queue=task_queue_for(flow_name),
         result_type=FlowResult,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -104,14 +98,43 @@ PAYLOAD_LIMIT = 2 * 1024 * 1024
 """Temporal's default per-payload limit (the server rejects bigger blobs)."""
 
 
-async def _refuse_oversized(client: Client, flow_name: str, arg: FlowRun) -> None:
-    size = sum(p.ByteSize() for p in await client.data_converter.encode([arg]))
+_DRAWN: dict[tuple[str, str], str | None] = {}
+
+
+def _details(spec: FlowSpec) -> str | None:
+    """The run's static details in the UI: the flow's Mermaid graph, drawn once per graph (its
+    name and content hash say which), not once per run."""
+    key = (spec.name, spec.content_hash)
+    if key not in _DRAWN:
+        try:
+            from refinire._show import render_spec
+
+            _DRAWN[key] = "```mermaid\n" + render_spec(spec, "mermaid") + "\n```"
+        except Exception:
+            _DRAWN[key] = None
+        if len(_DRAWN) > 256:
+            _DRAWN.pop(next(iter(_DRAWN)))
+    return _DRAWN[key]
+
+
+async def _refuse_oversized(client: Client, flow_name: str, arg: FlowRun) -> Any:
+    """What to send as the run's input: ``arg`` encoded once, its size checked from those bytes
+    (without a payload codec, the same bytes go out as a ``RawValue``; with one, ``arg`` itself)."""
+    converter = client.data_converter
+    if converter.payload_codec is None:
+        payloads = converter.payload_converter.to_payloads([arg])
+        sent: Any = RawValue(payloads[0])
+    else:
+        payloads = await converter.encode([arg])
+        sent = arg
+    size = sum(p.ByteSize() for p in payloads)
     if size > PAYLOAD_LIMIT:
         raise FlowExecutionError(
             f"Flow {flow_name!r}: the run's input is {size:,} bytes once encoded (input, context and the "
             f"flow's spec), over Temporal's {PAYLOAD_LIMIT:,}-byte payload limit; nothing was started. "
             "Pass a reference (a file path, a URL, a key) instead of the data itself.",
             flow_name=flow_name, cause_type="PayloadTooLarge")
+    return sent
 
 
 async def start_or_attach(client: Client, flow_name: str, spec_flow: Flow | None, data: Any,
