@@ -150,11 +150,11 @@ def compare_decisions(record: recorded.RecordedRun) -> tuple[int, str, str] | No
 
 
 def _replayer() -> Replayer:
-    from worker import _RUNNER
+    from worker import STRICT_RUNNER
 
     from .codec import data_converter
 
-    return Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER,
+    return Replayer(workflows=[FlowWorkflow], workflow_runner=STRICT_RUNNER,
                     data_converter=data_converter())
 
 

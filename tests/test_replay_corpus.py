@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
@@ -24,7 +25,7 @@ from temporalio.worker import Replayer
 from client.codec import ENCODING, EncryptionCodec, data_converter, parse_key
 from flows import corpus
 from workflows.flow_workflow import FlowWorkflow
-from worker import _RUNNER
+from worker import STRICT_RUNNER
 
 HISTORIES = Path(__file__).parent / "histories"
 FILES = sorted(HISTORIES.glob("**/*.json"))
@@ -87,7 +88,7 @@ def _converter(path: Path) -> DataConverter:
 
 
 def _replayer(converter: DataConverter) -> Replayer:
-    return Replayer(workflows=[FlowWorkflow], workflow_runner=_RUNNER, data_converter=converter)
+    return Replayer(workflows=[FlowWorkflow], workflow_runner=STRICT_RUNNER, data_converter=converter)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -134,6 +135,22 @@ async def test_history_replays_with_the_current_code(path: Path):
         f"{_ident(path)} no longer replays: {result.replay_failure!r}. A run in flight recorded by that "
         "version would break. Keep the old behaviour behind workflow.patched (or a format version in "
         "the run's input); never re-record the history.")
+
+
+def test_replays_load_the_interpreter_in_the_sandbox():
+    """Workers pass the interpreter through the sandbox (it loads once, not once per run); the
+    replays above must not, so the sandbox still checks the interpreter's own code on every change:
+    a clock read there fails them (RestrictedWorkflowAccessError)."""
+    from worker import _RUNNER
+
+    def passed_through(runner: Any, module: str) -> bool:
+        names = runner.restrictions.passthrough_modules
+        return any(module == n or module.startswith(n + ".") for n in names)
+
+    assert passed_through(_RUNNER, "workflows.flow_workflow")
+    assert not passed_through(STRICT_RUNNER, "workflows.flow_workflow")
+    assert not passed_through(STRICT_RUNNER, "workflows")
+    assert passed_through(STRICT_RUNNER, "workflows.delta")  # the helpers, as workers have them
 
 
 def test_the_newest_version_covers_every_required_case():
