@@ -1,8 +1,9 @@
 """The bench's own servers: a fresh SQLite file on a free port, timed until a client connects.
 
 ``bench_server`` is the embedded default (``client.embedded``'s tuned ``start-dev`` flags) and is
-what every scenario runs on; ``stock_server`` is ``temporal server start-dev`` as its docs start it
-(no flags but the port, in-memory SQLite), to measure what the tuned flags give per step.
+what every scenario runs on; ``stock_server`` is ``temporal server start-dev`` with a database file
+and no other flag but the port, as one keeps runs across restarts (what the embedded default
+replaces), to measure what the tuned flags give per step.
 """
 
 from __future__ import annotations
@@ -46,10 +47,12 @@ def _embedded_command(db: Path, port: int, search_attributes: bool) -> list[str]
     return cmd
 
 
-def stock_command(port: int) -> list[str]:
-    """``temporal server start-dev`` with only what two servers on one machine need."""
-    return [embedded.temporal_binary(), "server", "start-dev", "--port", str(port),
-            "--ip", "127.0.0.1", "--headless"]
+def stock_command(db: Path, port: int) -> list[str]:
+    """``temporal server start-dev --db-filename FILE`` with only what two servers on one machine
+    need (SQLite's default journal and ``synchronous=FULL``; without a file the stock server keeps
+    everything in memory and loses every run when it stops)."""
+    return [embedded.temporal_binary(), "server", "start-dev", "--db-filename", str(db),
+            "--port", str(port), "--ip", "127.0.0.1", "--headless"]
 
 
 @contextlib.asynccontextmanager
@@ -101,7 +104,7 @@ async def bench_server(deadline_s: float = 60, *,
 @contextlib.asynccontextmanager
 async def stock_server(deadline_s: float = 60) -> AsyncIterator[tuple[str, float]]:
     """Yield (address, start-up seconds) of a stock ``start-dev`` (see ``stock_command``)."""
-    async with _server(lambda db, port: stock_command(port), deadline_s) as (address, started, _, _root):
+    async with _server(stock_command, deadline_s) as (address, started, _, _root):
         yield address, started
 
 

@@ -1,4 +1,4 @@
-"""The embedded default against a stock ``temporal server start-dev``, per step.
+"""The embedded default against a stock ``temporal server start-dev --db-filename FILE``, per step.
 
 Our 1- and 10-step flows run on both servers in turn (one worker each); the per-step time of a
 round is (t10 - t1) / 9, which removes what a run pays once (start, result, completion upsert).
