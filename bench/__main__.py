@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -26,14 +27,20 @@ from bench.server import bench_server  # noqa: E402
 async def run(sizes: scenarios.Sizes, search_attributes: bool = True) -> scenarios.Results:
     from client.connection.connect import connect
 
+    from bench import oneshot, stock
+
     res = scenarios.Results()
-    async with bench_server(search_attributes=search_attributes) as (_, started):
-        res.server_start_s = started
+    async with bench_server(search_attributes=search_attributes) as (_, started, pid):
+        res.server_start_s, res.server_pid = started, pid
         client = await connect()
         for name, step in (("latency", scenarios.latency), ("throughput", scenarios.throughput),
-                           ("local steps", scenarios.local_steps), ("fan-out", scenarios.fanout)):
-            print(f"… {name}", file=sys.stderr, flush=True)
+                           ("local steps", scenarios.local_steps), ("fan-out", scenarios.fanout),
+                           ("embedded vs stock start-dev", stock.per_step),
+                           ("one-shot scripts", oneshot.scripts)):
+            print(f"… {name}", file=sys.stderr, flush=True, end="")
+            t0 = time.perf_counter()
             await step(client, sizes, res)
+            print(f" ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     return res
 
 
@@ -50,7 +57,7 @@ def _bytecode_cache() -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a reduced run, under a minute")
+    parser.add_argument("--quick", action="store_true", help="a reduced run, about a minute")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     parser.add_argument("--no-search-attributes", action="store_true",
                         help="a server without FlowName/FlowStep/FlowStatus: what the upserts cost")

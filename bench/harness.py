@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 from typing import AsyncIterator
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from bench.baseline_activities import ACTIVITIES as BASELINE_ACTIVITIES
@@ -53,11 +53,15 @@ async def ours(client: Client, flow: Flow, data: object = 0) -> tuple[float, str
     return time.perf_counter() - t0, handle.id
 
 
-async def baseline(client: Client, steps: int) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    handle = await client.start_workflow(
+async def baseline_start(client: Client, steps: int) -> WorkflowHandle:
+    return await client.start_workflow(
         BASELINE_WORKFLOW, BaselineRun(steps=steps), id=f"bench-baseline-{uuid.uuid4().hex[:12]}",
         task_queue=BASELINE_QUEUE, result_type=StepOut)
+
+
+async def baseline(client: Client, steps: int) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    handle = await baseline_start(client, steps)
     out = await handle.result()
     assert out.value == steps, out
     return time.perf_counter() - t0, handle.id

@@ -14,12 +14,14 @@ from temporalio.client import Client
 
 from bench import flows
 from bench.harness import baseline, baseline_worker, ours, running
+from bench.server import cpu_s
 from client.serving.worker import build_worker
 
 
 @dataclass
 class Sizes:
-    """How much each scenario does; ``quick`` keeps the whole bench under a minute."""
+    """How much each scenario does. ``quick`` keeps the whole bench near a minute; its latency and
+    throughput rounds are enough for its ratios to land near the full run's (docs/benchmarks.md)."""
 
     latency_rounds: int = 40
     warmup: int = 3
@@ -27,22 +29,33 @@ class Sizes:
     throughput_rounds: int = 2
     local_rounds: int = 15
     fanout_rounds: int = 3
+    server_rounds: int = 6
+    oneshot_rounds: int = 10
 
     @classmethod
     def quick(cls) -> "Sizes":
-        return cls(latency_rounds=5, warmup=1, throughput_runs=30, throughput_rounds=1,
-                   local_rounds=4, fanout_rounds=1)
+        return cls(latency_rounds=16, warmup=2, throughput_runs=40, throughput_rounds=2,
+                   local_rounds=4, fanout_rounds=1, server_rounds=2, oneshot_rounds=2)
 
 
 @dataclass
 class Results:
     server_start_s: float = 0.0
+    server_pid: int = 0
+    stock_start_s: float = 0.0
     latency: dict[int, dict[str, list[float]]] = field(default_factory=dict)
     throughput: dict[str, list[float]] = field(default_factory=dict)
     local: dict[str, list[float]] = field(default_factory=dict)
     fanout: list[float] = field(default_factory=list)
     fanout_flow_run: list[float] = field(default_factory=list)
     history: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cpu: dict[int, dict[str, dict[str, float]]] = field(default_factory=dict)
+    """Per flow size, ours/baseline: CPU seconds per run of this process (worker and client) and
+    of the server, summed over the latency rounds and divided by their count."""
+    servers: dict[str, list[float]] = field(default_factory=dict)
+    """Per-step seconds of our flows on the embedded default and on a stock start-dev (bench.stock)."""
+    oneshot: dict[str, list[float]] = field(default_factory=dict)
+    """Seconds from process start to exit of a one-shot 3-step script (bench.oneshot)."""
 
 
 def median(xs: list[float]) -> float:
@@ -50,22 +63,30 @@ def median(xs: list[float]) -> float:
 
 
 async def latency(client: Client, sizes: Sizes, res: Results) -> None:
+    """Rounds of one run each, ours then baseline, the order swapped every round (drift and
+    after-effects such as a garbage collection hit both). CPU time is read around every run."""
     for n in flows.STEP_COUNTS:
         flow = flows.chain(n)
         times: dict[str, list[float]] = {"ours": [], "baseline": []}
+        cpu = {who: {"process": 0.0, "server": 0.0} for who in times}
+        run = {"ours": lambda: ours(client, flow), "baseline": lambda: baseline(client, n)}
         async with running(build_worker(client, flow), baseline_worker(client)):
             for _ in range(sizes.warmup):
                 await ours(client, flow)
                 await baseline(client, n)
-            for _ in range(sizes.latency_rounds):
-                times["ours"].append((await ours(client, flow))[0])
-                times["baseline"].append((await baseline(client, n))[0])
+            for i in range(sizes.latency_rounds):
+                for who in (("ours", "baseline") if i % 2 == 0 else ("baseline", "ours")):
+                    p0, s0 = time.process_time(), cpu_s(res.server_pid)
+                    times[who].append((await run[who]())[0])
+                    cpu[who]["process"] += time.process_time() - p0
+                    cpu[who]["server"] += cpu_s(res.server_pid) - s0
             if n == 3:
                 _, ours_id = await ours(client, flow)
                 _, base_id = await baseline(client, n)
                 res.history["ours_3"] = await history_stats(client, ours_id)
                 res.history["baseline_3"] = await history_stats(client, base_id)
         res.latency[n] = times
+        res.cpu[n] = {who: {k: v / sizes.latency_rounds for k, v in c.items()} for who, c in cpu.items()}
 
 
 async def throughput(client: Client, sizes: Sizes, res: Results) -> None:
@@ -73,8 +94,8 @@ async def throughput(client: Client, sizes: Sizes, res: Results) -> None:
     flow = flows.chain(3)
     res.throughput = {"ours": [], "baseline": []}
     async with running(build_worker(client, flow), baseline_worker(client)):
-        for _ in range(sizes.throughput_rounds):
-            for who in ("ours", "baseline"):
+        for i in range(sizes.throughput_rounds):
+            for who in (("ours", "baseline") if i % 2 == 0 else ("baseline", "ours")):
                 t0 = time.perf_counter()
                 if who == "ours":
                     await asyncio.gather(*(ours(client, flow) for _ in range(sizes.throughput_runs)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import weakref
 from concurrent.futures import Executor
 from typing import Any, Callable, Literal
 
@@ -12,8 +13,26 @@ from .context import Context
 CallKind = Literal["data_ctx", "ctx"]
 
 
+_POSITIONAL: "weakref.WeakKeyDictionary[Any, int | None]" = weakref.WeakKeyDictionary()
+"""``required_positional`` by function: ``inspect.signature`` costs about 0.1 ms, and a run pays it
+for every step when the flow compiles and again when the step runs."""
+
+
 def required_positional(fn: Callable[..., Any]) -> int | None:
     """How many positional parameters ``fn`` needs; ``None`` when it takes ``*args``."""
+    try:
+        return _POSITIONAL[fn]
+    except (KeyError, TypeError):  # not seen yet, or not weakly referenceable / hashable
+        pass
+    count = _required_positional(fn)
+    try:
+        _POSITIONAL[fn] = count
+    except TypeError:
+        pass
+    return count
+
+
+def _required_positional(fn: Callable[..., Any]) -> int | None:
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):

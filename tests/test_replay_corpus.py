@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
@@ -24,7 +25,7 @@ from temporalio.worker import Replayer
 from client.connection.codec import ENCODING, EncryptionCodec, data_converter, parse_key
 from flows import corpus
 from workflows.refinire_flow import WORKFLOWS
-from client.serving.worker import SANDBOX_RUNNER
+from client.serving.worker import STRICT_RUNNER
 
 HISTORIES = Path(__file__).parent / "histories"
 FILES = sorted(HISTORIES.glob("**/*.json"))
@@ -87,7 +88,7 @@ def _converter(path: Path) -> DataConverter:
 
 
 def _replayer(converter: DataConverter) -> Replayer:
-    return Replayer(workflows=WORKFLOWS, workflow_runner=SANDBOX_RUNNER, data_converter=converter)
+    return Replayer(workflows=WORKFLOWS, workflow_runner=STRICT_RUNNER, data_converter=converter)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -134,6 +135,22 @@ async def test_history_replays_with_the_current_code(path: Path):
         f"{_ident(path)} no longer replays: {result.replay_failure!r}. A run in flight recorded by that "
         "version would break. Keep the old behaviour behind workflow.patched (or a format version in "
         "the run's input); never re-record the history.")
+
+
+def test_replays_load_the_interpreter_in_the_sandbox():
+    """Workers pass the interpreter through the sandbox (it loads once, not once per run); the
+    replays above must not, so the sandbox still checks the interpreter's own code on every change:
+    a clock read there fails them (RestrictedWorkflowAccessError)."""
+    from client.serving.worker import SANDBOX_RUNNER
+
+    def passed_through(runner: Any, module: str) -> bool:
+        names = runner.inner.restrictions.passthrough_modules  # inside DecodeAwareRunner
+        return any(module == n or module.startswith(n + ".") for n in names)
+
+    assert passed_through(SANDBOX_RUNNER, "workflows.flow_workflow")
+    assert not passed_through(STRICT_RUNNER, "workflows.flow_workflow")
+    assert not passed_through(STRICT_RUNNER, "workflows")
+    assert passed_through(STRICT_RUNNER, "workflows.delta")  # the helpers, as workers have them
 
 
 def test_the_newest_version_covers_every_required_case():
@@ -253,12 +270,12 @@ async def test_runs_of_format_3_are_named_after_their_flow_and_need_the_dynamic_
     history = _load(path)
     started = history.events[0].workflow_execution_started_event_attributes
     assert started.workflow_type.name == "corpus_function" and len(started.input.payloads) == 2
-    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=SANDBOX_RUNNER, data_converter=data_converter())
+    replayer = Replayer(workflows=[FlowWorkflow], workflow_runner=STRICT_RUNNER, data_converter=data_converter())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is not None and "not registered" in str(result.replay_failure)
     old = _load(HISTORIES / "0.3.0" / "function.json")
     assert old.events[0].workflow_execution_started_event_attributes.workflow_type.name == "RefinireFlow"
-    both = Replayer(workflows=[FlowWorkflow, FlowByName], workflow_runner=SANDBOX_RUNNER, data_converter=data_converter())
+    both = Replayer(workflows=[FlowWorkflow, FlowByName], workflow_runner=STRICT_RUNNER, data_converter=data_converter())
     for one in (history, old):
         assert (await both.replay_workflow(one, raise_on_replay_failure=False)).replay_failure is None
 

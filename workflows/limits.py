@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -48,21 +49,29 @@ def payload_size(value: Any) -> int:
     return sum(p.ByteSize() for p in workflow.payload_converter().to_payloads([value]))
 
 
-def check_payload(value: Any, flow: str, step: str, what: str) -> int:
-    """The encoded size of ``value``; fails the run, naming ``step``, if Temporal would refuse it."""
+def checked_payload(value: Any, flow: str, step: str, what: str) -> tuple[Payload, int]:
+    """``value`` encoded as Temporal will store it (before any codec), and its size; fails the run,
+    naming ``step``, if Temporal would refuse it. Send the payload itself (``RawValue``) rather than
+    ``value``, so the size is measured from the bytes that go out instead of a second encoding."""
     try:
-        size = payload_size(value)
+        payload = workflow.payload_converter().to_payloads([value])[0]
     except Exception as exc:
         raise _fail(
             f"Flow {flow!r}: {what} at step {step!r} cannot be encoded as JSON ({exc}). A value in the "
             "context is not plain data; store str (valid Unicode), int, float, bool, None, list, dict "
             "or a pydantic model.", "NotSerializable", step=step) from None
+    size = payload.ByteSize()
     if size > PAYLOAD_LIMIT:
         raise _fail(
             f"Flow {flow!r}: {what} at step {step!r} is {size:,} bytes, over Temporal's "
             f"{PAYLOAD_LIMIT:,}-byte payload limit. Keep large data out of the context (a file, a "
             "bucket, a database) and pass a reference.", "PayloadTooLarge", step=step, size=size)
-    return size
+    return payload, size
+
+
+def check_payload(value: Any, flow: str, step: str, what: str) -> int:
+    """The encoded size of ``value``; fails the run, naming ``step``, if Temporal would refuse it."""
+    return checked_payload(value, flow, step, what)[1]
 
 
 def check_fan_out(arg: Any, flow: str, block: str, concurrent: int) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.api.failure.v1 import Failure
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.converter import DefaultFailureConverter
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 from temporalio.exceptions import TimeoutError as TemporalTimeout
@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from refinire.spec import FlowSpec, RetrySpec, StepOptions
 
     from .formats import decision_memo
-    from .limits import check_payload
+    from .limits import checked_payload
 
 DEFAULT_RETRY = RetrySpec()
 DEFAULT_START_TO_CLOSE_S = 600.0
@@ -140,7 +140,10 @@ async def call_activity(
     """Run one activity for a step; a final failure becomes ``StepFailed`` naming the step."""
     opts = merged_options(flow, options)
     assert opts.retry is not None and opts.start_to_close_s is not None
-    check_payload(arg, flow.name, f"{step_key}/{branch}" if branch else step_key, "the step's input")
+    # Encoded once: checked for size, then sent as those very bytes.
+    payload, _ = checked_payload(arg, flow.name, f"{step_key}/{branch}" if branch else step_key,
+                                 "the step's input")
+    arg = RawValue(payload)
     if opts.local:
         try:
             return await workflow.execute_local_activity(

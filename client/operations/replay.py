@@ -152,11 +152,11 @@ def compare_decisions(record: RunRecord) -> tuple[int, str, str] | None:
 
 
 def _replayer() -> Replayer:
-    from client.serving.worker import SANDBOX_RUNNER
+    from client.serving.worker import STRICT_RUNNER
 
     from client.connection.codec import data_converter
 
-    return Replayer(workflows=WORKFLOWS, workflow_runner=SANDBOX_RUNNER,
+    return Replayer(workflows=WORKFLOWS, workflow_runner=STRICT_RUNNER,
                     data_converter=data_converter())
 
 

@@ -9,6 +9,7 @@ from typing import Any, AsyncIterator, Callable
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import (
+    RawValue,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
@@ -70,8 +71,7 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
                   code=spec_flow.code_location if spec_flow is not None else None)
     # The workflow type is the flow's name (workflows.start); a flow named like the type of the
     # runs before it would reach the old interpreter, so it is started the old way.
-    args = [arg] if flow_name == WORKFLOW_NAME else start_args(arg)
-    await _refuse_oversized(client, flow_name, args)
+    args = await _refuse_oversized(client, flow_name, [arg] if flow_name == WORKFLOW_NAME else start_args(arg))
     return await client.start_workflow(
         flow_name, args=args, id=run_id, task_queue=task_queue_for(flow_name),
         result_type=FlowResult,
@@ -89,14 +89,24 @@ PAYLOAD_LIMIT = 2 * 1024 * 1024
 """Temporal's default per-payload limit (the server rejects bigger blobs)."""
 
 
-async def _refuse_oversized(client: Client, flow_name: str, args: list[Any]) -> None:
-    size = sum(p.ByteSize() for p in await client.data_converter.encode(args))
+async def _refuse_oversized(client: Client, flow_name: str, args: list[Any]) -> list[Any]:
+    """What to send as the run's arguments: ``args`` encoded once, their size checked from those
+    bytes (without a payload codec, the same bytes go out as ``RawValue``s; with one, ``args``)."""
+    converter = client.data_converter
+    if converter.payload_codec is None:
+        payloads = converter.payload_converter.to_payloads(args)
+        sent: list[Any] = [RawValue(p) for p in payloads]
+    else:
+        payloads = await converter.encode(args)
+        sent = args
+    size = sum(p.ByteSize() for p in payloads)
     if size > PAYLOAD_LIMIT:
         raise FlowExecutionError(
             f"Flow {flow_name!r}: the run's input is {size:,} bytes once encoded (input, context and the "
             f"flow's spec), over Temporal's {PAYLOAD_LIMIT:,}-byte payload limit; nothing was started. "
             "Pass a reference (a file path, a URL, a key) instead of the data itself.",
             flow_name=flow_name, cause_type="PayloadTooLarge")
+    return sent
 
 
 async def start_or_attach(client: Client, flow_name: str, spec_flow: Flow | None, data: Any,

@@ -34,20 +34,30 @@ from workflows.io import task_queue_for
 from .logs import configure
 from .telemetry import install_metrics, worker_interceptors
 
-__all__ = ["SANDBOX_RUNNER", "build_worker", "flows_in_modules", "main", "serve"]
+__all__ = ["SANDBOX_RUNNER", "STRICT_RUNNER", "build_worker", "flows_in_modules", "main", "serve"]
 
 # refinire holds the registry the workflow reads callables from: it must be the process's own copy.
 # The workflow's helper modules are passed through too: the sandbox otherwise re-imports them for
 # every run (``from . import agents`` escapes imports_passed_through), rebuilding their pydantic
 # models each time, which cost about 10% of a short run's latency (see docs/benchmarks.md).
 # DecodeAwareRunner: a payload the worker cannot decode fails the run, not its task forever.
+_PASSTHROUGH = (
+    "refinire", "pydantic", "pydantic_core",
+    "workflows.agents", "workflows.agent_io", "workflows.delta", "workflows.formats", "workflows.io",
+    "workflows.limits", "workflows.parallel", "workflows.runtime", "workflows.search",
+    "workflows.start", "workflows.step_input", "workflows.values", "workflows.waits",
+)
+STRICT_RUNNER = DecodeAwareRunner(SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH)))
+"""The interpreter (``workflows.flow_workflow``, ``workflows.refinire_flow``) imported anew in the
+sandbox for every run, so the sandbox checks its code: replays use it (``refinire-flow replay``, the
+replay corpus in CI), and any non-deterministic call in the interpreter fails them."""
 SANDBOX_RUNNER = DecodeAwareRunner(SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "refinire", "pydantic", "pydantic_core",
-        "workflows.agents", "workflows.agent_io", "workflows.delta", "workflows.formats", "workflows.io",
-        "workflows.limits", "workflows.parallel", "workflows.runtime", "workflows.search",
-        "workflows.start", "workflows.step_input", "workflows.values", "workflows.waits")
-))
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH, "workflows")))
+"""What workers run: the interpreter trusted, passed through like its helpers. Loading it in the
+sandbox cost every run about 1–3 ms (executing the module and decorating the workflow class anew),
+a tenth of a one-step run; its code is still checked by every replay under ``STRICT_RUNNER``.
+The flows' own modules (conditions) are the worker's, unsandboxed, under either runner."""
 
 
 def _extra_activities() -> list:
