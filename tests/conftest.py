@@ -7,7 +7,6 @@ Everything under test connects to it through TEMPORAL_ADDRESS, the same way a us
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,27 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from client.connection import embedded  # noqa: E402
+from procs import dev_server  # noqa: E402
 
 pytest_plugins = ["openai_server"]
 
 
 @pytest.fixture(scope="session")
 def temporal_server(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("temporal")
-    port = embedded.free_port()
-    log = root / "server.log"
-    proc = embedded.start_server(root / "temporal.db", port, None, detached=False, log_file=log)
-    try:
-        embedded.wait_listening(port, 60, proc, log)
-        yield {"address": f"127.0.0.1:{port}", "port": port, "db": root / "temporal.db", "proc": proc,
-               "log": log, "root": root}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with dev_server(tmp_path_factory.mktemp("temporal")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session", autouse=True)

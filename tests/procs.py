@@ -6,9 +6,10 @@ import os
 import signal
 import subprocess
 import sys
+import contextlib
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
@@ -57,3 +58,28 @@ def wait_for(predicate: Callable[[], bool], what: str, deadline_s: float = 30) -
 
 def lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
+
+
+@contextlib.contextmanager
+def dev_server(root: Path, *, ui: bool = False) -> Iterator[dict]:
+    """A real ``temporal server start-dev`` on free ports with its SQLite file under ``root``
+    (and its Web UI when ``ui``), stopped when the block ends. Yields its address, port, UI port,
+    database file, process, log file and root."""
+    from client.connection import embedded
+
+    port = embedded.free_port()
+    ui_port = embedded.free_port() if ui else None
+    log = root / "server.log"
+    proc = embedded.start_server(root / "temporal.db", port, ui_port, detached=False, log_file=log)
+    try:
+        embedded.wait_listening(port, 60, proc, log)
+        if ui_port is not None:
+            embedded.wait_listening(ui_port, 60, proc, log)
+        yield {"address": f"127.0.0.1:{port}", "port": port, "ui_port": ui_port, "db": root / "temporal.db",
+               "proc": proc, "log": log, "root": root}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

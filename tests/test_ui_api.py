@@ -14,7 +14,6 @@ import base64
 import contextlib
 import http.cookiejar
 import json
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -23,32 +22,20 @@ from typing import Any, AsyncIterator
 import pytest
 from temporalio.client import Client
 
-from client.connection import embedded
 from client.connection.codec import data_converter
 from client.running.start import start_run
 from client.running.handle import RunHandle
 from flows.corpus import corpus_failed, corpus_function, corpus_user_input
+from procs import dev_server
 from worker import build_worker
 
 
 @pytest.fixture(scope="module")
 def ui_server(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("temporal-ui")
-    port, ui_port = embedded.free_port(), embedded.free_port()
-    log = root / "server.log"
-    proc = embedded.start_server(root / "temporal.db", port, ui_port, detached=False, log_file=log)
-    try:
-        embedded.wait_listening(port, 60, proc, log)
-        embedded.wait_listening(ui_port, 60, proc, log)
-        ui = f"http://127.0.0.1:{ui_port}"
+    with dev_server(tmp_path_factory.mktemp("temporal-ui"), ui=True) as server:
+        ui = f"http://127.0.0.1:{server['ui_port']}"
         _wait_for_api(ui + "/api/v1/namespaces/default", deadline_s=60)
-        yield f"127.0.0.1:{port}", ui
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        yield server["address"], ui
 
 
 def _wait_for_api(url: str, deadline_s: float) -> None:
