@@ -203,6 +203,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
+    from .follow import for_command
     from .runner import start_or_attach
 
     flow = _load_flow(args.flow)
@@ -214,6 +215,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_OK
     flow.last_run_id = None
     _Interrupt.hint = None
+    for_command()
     try:
         result = await flow.run(data, run_id=args.id)
     except asyncio.CancelledError:
@@ -228,32 +230,41 @@ async def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def cmd_runs(args: argparse.Namespace) -> int:
-    from .runs import format_table, list_runs
+    from .colour import print_runs
+    from .runs import list_runs
 
     limit = None if args.all else args.limit
     rows = await list_runs(await _client(), flow=args.flow, status=args.status,
                            limit=None if limit is None else limit + 1)
     cut = limit is not None and len(rows) > limit
     rows = rows[:limit] if cut else rows
-    _out(format_table(rows) if rows else "no runs")
+    if rows:
+        print_runs(rows, sys.stdout)
+    else:
+        _out("no runs")
     if cut:
         _err(f"showing the newest {limit} runs; more exist: --limit N or --all shows them")
     return EXIT_OK
 
 
 async def cmd_show(args: argparse.Namespace) -> int:
+    from .colour import print_show
     from .modules import FLOW_REF
 
     if FLOW_REF.match(args.target):
         from refinire._show import show
 
-        _out(show(_load_flow(args.target), format=args.format))
-        return EXIT_OK
-    from .history import render_run
+        text = show(_load_flow(args.target), format=args.format)
+    else:
+        from .history import render_run
 
-    client = await _client()
-    await _describe(client, args.target)
-    _out(await render_run(client, args.target, args.format))
+        client = await _client()
+        await _describe(client, args.target)
+        text = await render_run(client, args.target, args.format)
+    if args.format == "text":
+        print_show(text, sys.stdout)  # coloured on a terminal
+    else:
+        _out(text)
     return EXIT_OK
 
 
@@ -278,6 +289,7 @@ async def cmd_replay(args: argparse.Namespace) -> int:
 
 
 async def cmd_rerun(args: argparse.Namespace) -> int:
+    from .follow import for_command, showing
     from .host import hosting
     from .modules import flow_by_name
     from .recorded import load
@@ -305,9 +317,32 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
         _err(f"rerun of {args.run_id} from step {the_plan.step!r}: new run {handle.id}")
         _Interrupt.hint = (f"run {handle.id} goes on in Temporal: `refinire-flow cancel {handle.id}` "
                            "stops it")
-        outcome = await wait_result(handle, the_plan.flow_name, worker_task)
+        for_command()
+        async with showing(client, handle.id):
+            outcome = await wait_result(handle, the_plan.flow_name, worker_task)
     _out(handle.id)
     _out(_render(decode(outcome.output)))
+    return EXIT_OK
+
+
+async def cmd_watch(args: argparse.Namespace) -> int:
+    from .follow import watch
+    from .progress_view import duration
+
+    client = await _client()
+    await _describe(client, args.run_id)
+    run_id = args.run_id
+    _Interrupt.hint = (f"run {run_id} goes on in Temporal: `refinire-flow watch {run_id}` follows it "
+                       f"again, `refinire-flow cancel {run_id}` stops it")
+    see = f"`refinire-flow show {run_id}`"
+    try:
+        look, steps, _ = await watch(client, run_id, sys.stdout)
+    except FlowExecutionError as exc:
+        text = str(exc)
+        raise CLIError(text if see in text else f"{text.rstrip('.')}. See it with {see}.") from None
+    took = f" after {steps} step{'' if steps == 1 else 's'}" if steps is not None else ""
+    _out(f"run {run_id} completed in {duration(look.elapsed_s())}{took}: {see} shows its result "
+         "and history")
     return EXIT_OK
 
 

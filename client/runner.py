@@ -29,6 +29,7 @@ from workflows.values import SUPPORTED, NotEncodable, encode
 from workflows.search import FLOW_NAME, FLOW_STATUS
 
 from .connect import connect, search_attributes_ready, ui_url
+from .follow import showing
 from .host import hosting
 from .runs import AGENTS_MEMO, agent_names
 
@@ -225,7 +226,8 @@ async def run_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
     async with hosting(client, flow) as worker_task:
         handle = await start_or_attach(client, name, flow, data, ctx, run_id)
         flow.last_run_id = handle.id
-        async with _serving_earlier_name(client, flow, handle, name, attached=run_id is not None):
+        async with _serving_earlier_name(client, flow, handle, name, attached=run_id is not None), \
+                showing(client, handle.id):
             outcome = await wait_result(handle, name, worker_task)
     final = final_context(outcome, flow.spec)
     if ctx is not None:

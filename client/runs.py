@@ -185,10 +185,15 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def format_table(rows: list[RunRow]) -> str:
+def table_cells(rows: list[RunRow]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The header and the cells of the runs table, as text."""
     header = ("RUN ID", "FLOW", "STATUS", "STEP", "STARTED", "DURATION")
-    body = [(r.run_id, r.flow, r.status, r.step or "-", _when(r.start), _duration(r.duration_s))
-            for r in rows]
+    return header, [(r.run_id, r.flow, r.status, r.step or "-", _when(r.start), _duration(r.duration_s))
+                    for r in rows]
+
+
+def format_table(rows: list[RunRow]) -> str:
+    header, body = table_cells(rows)
     widths = [max(len(str(c)) for c in col) for col in zip(header, *body)]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip()
              for line in (header, *body)]
@@ -196,4 +201,4 @@ def format_table(rows: list[RunRow]) -> str:
 
 
 __all__ = ["AGENTS_MEMO", "RunRow", "STATUSES", "agent_names", "build_query", "format_table", "iter_runs",
-           "list_runs", "run_agents", "to_row"]
+           "list_runs", "run_agents", "table_cells", "to_row"]

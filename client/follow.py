@@ -1,0 +1,87 @@
+"""Follow a run while it goes: ``refinire-flow watch``, and the progress beside ``run``, ``rerun``
+and a script's ``flow.run``.
+
+Progress is a look at Temporal every ``POLL_S`` seconds (``client/progress.py``), shown by a display
+(``client/progress_view.py``). Beside a run it is best effort: a look that fails stops the display,
+never the run. ``refinire-flow`` commands set ``for_command`` so that progress also shows as plain
+lines when stderr is not a terminal; a script's ``flow.run`` shows it only on a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import sys
+from typing import IO, AsyncIterator
+
+from temporalio.client import Client
+
+from workflows.io import FlowResult
+
+from .progress import Look, RunWatcher
+from .progress_view import Display, display_for
+
+__all__ = ["POLL_S", "follow", "for_command", "showing", "watch"]
+
+POLL_S = 0.5
+"""Seconds between two looks at a run."""
+
+_COMMAND: contextvars.ContextVar[bool] = contextvars.ContextVar("refinire_progress_command", default=False)
+
+
+def for_command() -> None:
+    """Progress in this context is a command's: plain lines when not on a terminal."""
+    _COMMAND.set(True)
+
+
+async def follow(watcher: RunWatcher, display: Display, poll_s: float = POLL_S) -> Look:
+    """Show the run until it ends; returns the last look (the run's end)."""
+    while True:
+        look = await watcher.look()
+        display.update(look)
+        if not look.running:
+            return look
+        await asyncio.sleep(poll_s)
+
+
+@contextlib.asynccontextmanager
+async def showing(client: Client, run_id: str, stream: IO[str] | None = None) -> AsyncIterator[None]:
+    """Show the run's progress on ``stream`` (stderr) while the block waits for its result."""
+    display = display_for(stream or sys.stderr, command=_COMMAND.get())
+    if display is None:
+        yield
+        return
+    task = asyncio.create_task(_quietly(follow(RunWatcher(client, run_id), display)))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        display.close()
+
+
+async def _quietly(job: "asyncio.Future[Look] | object") -> None:
+    with contextlib.suppress(Exception):
+        await job  # type: ignore[misc]
+
+
+async def watch(client: Client, run_id: str, stream: IO[str]) -> tuple[Look, int | None, FlowResult]:
+    """Follow a run to its end; returns its last look, the steps it took (when known) and its
+    result.
+
+    Raises:
+        refinire.errors.FlowExecutionError: the run failed, was cancelled, terminated or timed out.
+    """
+    from .runner import wait_result
+
+    display = display_for(stream, command=True, always=True)
+    assert display is not None
+    watcher = RunWatcher(client, run_id)
+    try:
+        look = await follow(watcher, display)
+    finally:
+        display.close()
+    outcome = await wait_result(client.get_workflow_handle(run_id, result_type=FlowResult), look.flow)
+    return look, watcher.steps_done(outcome.path), outcome

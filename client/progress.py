@@ -1,0 +1,217 @@
+"""What a run is doing now, read from Temporal: the one reader behind ``watch`` and the progress
+that ``run``, ``rerun`` and ``flow.run`` show.
+
+One look costs a ``describe`` and two queries. The description gives the run's status, the newest
+Temporal run of its continue-as-new chain (``client/chain.py``: a long run is one workflow id) and
+its pending activities: the running step's attempt, its maximum, and the last failure. The queries,
+answered by a worker, give ``path`` (the steps this Temporal run entered, the last one being the
+current step) and ``pending_question``. The steps done by earlier Temporal runs of the chain are in
+the input of the newest one (``FlowRun.visits``), read once per link from its first event, with
+the spec that names the steps. When no worker answers queries, a look still says what Temporal knows
+and that no worker answers: a run's steps only move while a worker for its flow runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.client import Client, WorkflowExecutionDescription
+
+from refinire.spec import FlowSpec
+
+from .runs import _flow_from_id, _run_started
+
+__all__ = ["Attempt", "Look", "RunWatcher", "failure_text"]
+
+QUERY_TIMEOUT = timedelta(seconds=3)
+"""A query waits for a worker; a look does not wait longer than this for one."""
+_CHECKPOINT = "refinire.checkpoint"
+"""A no-op activity that closes a workflow task after local steps: not a step."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A step activity Temporal holds for the run now (one per running parallel branch)."""
+
+    step: str
+    """The step's name (``block/branch`` for a parallel branch)."""
+    attempt: int
+    max_attempts: int
+    """0 when unlimited."""
+    last_failure: str | None
+    retrying: bool
+    """Between two attempts: the last one failed and the next is scheduled."""
+
+
+@dataclass(frozen=True)
+class Question:
+    step: str
+    question: str
+
+
+@dataclass
+class Look:
+    """The run as one look at Temporal saw it."""
+
+    run_id: str
+    flow: str
+    status: str
+    """``running``, ``completed``, ``failed``, ``canceled``, ``terminated``, ``timed out``."""
+    started: datetime | None = None
+    closed: datetime | None = None
+    step: str | None = None
+    kind: str | None = None
+    done: int | None = None
+    """Steps finished over the whole run (every Temporal run of its chain), when a worker answered."""
+    attempts: tuple[Attempt, ...] = ()
+    question: Question | None = None
+    answers: bool = True
+    """``False`` when no worker polls the run's task queue: its steps wait until one does."""
+    continuation: int = 0
+    queue: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    def elapsed_s(self, now: datetime | None = None) -> float:
+        if self.started is None:
+            return 0.0
+        end = self.closed or now or datetime.now(timezone.utc)
+        return max(0.0, (end - self.started).total_seconds())
+
+
+@dataclass
+class _Link:
+    """What one Temporal run of the chain started with (its first event)."""
+
+    visits: int = 0
+    continuation: int = 0
+    flow: str = ""
+    spec: FlowSpec | None = None
+
+
+@dataclass
+class RunWatcher:
+    """Looks at one run, by its id, for as long as it is watched."""
+
+    client: Client
+    run_id: str
+    _links: dict[str, _Link] = field(default_factory=dict)
+    _started: datetime | None = None
+    _newest: _Link | None = None
+
+    def steps_done(self, path: list[str]) -> int | None:
+        """Steps of the whole run, given the ``path`` of its newest Temporal run (its result's)."""
+        return None if self._newest is None else self._newest.visits + len(path)
+
+    async def look(self) -> Look:
+        """The run now.
+
+        Raises:
+            temporalio.service.RPCError: no such run, or Temporal cannot be reached.
+        """
+        handle = self.client.get_workflow_handle(self.run_id)
+        desc = await handle.describe()
+        link = await self._link(desc)
+        if self._started is None:
+            self._started = _run_started(await _memo(desc)) or desc.start_time
+        status = desc.status.name.lower().replace("_", " ") if desc.status is not None else "unknown"
+        look = Look(self.run_id, link.flow or _flow_from_id(self.run_id), status, self._started,
+                    desc.close_time, continuation=link.continuation, queue=desc.task_queue)
+        pending = [p for p in desc.raw_description.pending_activities if p.activity_type.name != _CHECKPOINT]
+        look.attempts = tuple(_attempt(p, link.spec) for p in pending)
+        if not look.running:
+            return look
+        try:
+            path = await handle.query("path", rpc_timeout=QUERY_TIMEOUT)
+            asked = await handle.query("pending_question", rpc_timeout=QUERY_TIMEOUT)
+        except Exception:
+            look.answers = await has_worker(self.client, desc.task_queue)
+            if pending:  # what Temporal holds is the step the run is in
+                look.step = look.attempts[0].step.split("/", 1)[0]
+            return look
+        if path:
+            look.step, look.kind = _named(link.spec, str(path[-1]))
+            look.done = link.visits + len(path) - 1
+        if isinstance(asked, dict) and asked.get("question") is not None:
+            look.question = Question(str(asked.get("name") or asked.get("step") or look.step),
+                                     str(asked["question"]))
+        return look
+
+    async def _link(self, desc: WorkflowExecutionDescription) -> _Link:
+        run = desc.run_id
+        if run not in self._links:
+            self._links[run] = await self._read_link(run)
+        self._newest = self._links[run]
+        return self._newest
+
+    async def _read_link(self, temporal_run_id: str) -> _Link:
+        handle = self.client.get_workflow_handle(self.run_id, run_id=temporal_run_id)
+        async for event in handle.fetch_history_events(page_size=1):
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            try:
+                run = (await self.client.data_converter.decode(list(payloads)) or [None])[0]
+            except Exception:
+                run = None
+            if not isinstance(run, dict):
+                return _Link()
+            spec = None
+            if run.get("spec"):
+                try:
+                    spec = FlowSpec.model_validate(run["spec"])
+                except Exception:
+                    spec = None
+            return _Link(int(run.get("visits") or 0), int(run.get("continuation") or 0),
+                         str(run.get("flow_name") or ""), spec)
+        return _Link()
+
+
+async def has_worker(client: Client, queue: str) -> bool:
+    """Whether some worker polls ``queue`` for workflow tasks (``True`` when it cannot tell)."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    try:
+        resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+            namespace=client.namespace, task_queue=TaskQueue(name=queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+    except Exception:
+        return True
+    return bool(resp.pollers)
+
+
+def _named(spec: FlowSpec | None, key: str) -> tuple[str, str | None]:
+    step = spec.steps.get(key) if spec is not None else None
+    return (step.name, step.kind) if step is not None else (key, None)
+
+
+def _attempt(p: Any, spec: FlowSpec | None) -> Attempt:
+    """A pending activity as the step it runs: ids are ``<key>#<visit>`` or ``<key>/<branch>#<visit>``."""
+    where = p.activity_id.split("#", 1)[0]
+    key, _, branch = where.partition("/")
+    name = _named(spec, key)[0]
+    failure = failure_text(p.last_failure) if p.HasField("last_failure") else None
+    retrying = p.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED and p.attempt > 1
+    return Attempt(f"{name}/{branch}" if branch else name, p.attempt, p.maximum_attempts, failure, retrying)
+
+
+def failure_text(failure: Any) -> str:
+    """``Type: message`` of a Temporal failure, from the innermost cause that says something."""
+    while failure.HasField("cause") and failure.message in ("", "activity error"):
+        failure = failure.cause
+    kind = failure.application_failure_info.type if failure.HasField("application_failure_info") else ""
+    if not kind and failure.HasField("timeout_failure_info"):
+        kind = "TimeoutError"
+    return f"{kind}: {failure.message}" if kind else failure.message
+
+
+async def _memo(desc: WorkflowExecutionDescription) -> dict[str, Any]:
+    try:
+        return dict(await desc.memo())
+    except Exception:
+        return {}
