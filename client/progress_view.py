@@ -209,9 +209,16 @@ def display_for(stream: IO[str], *, command: bool, always: bool = False) -> Disp
     """
     if _off() and not always:
         return None
-    console = Console(file=stream, stderr=stream is sys.stderr)
-    if console.is_terminal and not console.is_dumb_terminal:
-        if not command and not sys.stdout.isatty():
+    if _terminal(stream):  # a real one: FORCE_COLOR colours text, it does not make a pipe redrawable
+        if not command and not _terminal(sys.stdout):
             return None  # a script's output goes to a file: leave its terminal alone
-        return LiveDisplay(console, delay_s=0.0 if command else SCRIPT_DELAY_S)
+        return LiveDisplay(Console(file=stream), delay_s=0.0 if command else SCRIPT_DELAY_S)
     return PlainDisplay(stream) if command else None
+
+
+def _terminal(stream: IO[str]) -> bool:
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+    return tty and os.environ.get("TERM", "") != "dumb"
