@@ -2,8 +2,8 @@
 
 The text comes from the pure renderers (``refinire._show``, ``client.runs.format_table``); this only
 styles it for a person at a terminal: headings, step names, each step's status (completed green,
-retried yellow, running cyan, failed red) and the run's. A pipe, a file, ``NO_COLOR`` (any value) or
-``TERM=dumb`` get the text exactly as rendered.
+retried yellow, running cyan, failed red) and the run's. A pipe, a file, ``NO_COLOR`` or ``TERM=dumb``
+get the text exactly as rendered; ``FORCE_COLOR`` colours a pipe too (for ``less -R``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ _STEP = re.compile(r"^(?P<pad>\s*)→ (?P<name>[^(]+?)(?P<rest> \(.*)?$")
 
 def colour_console(stream: IO[str]) -> Console | None:
     """A console that colours ``stream``, or ``None`` when its text should stay plain."""
-    if "NO_COLOR" in os.environ:
+    if os.environ.get("NO_COLOR"):  # no-color.org: present and not empty
         return None
     console = Console(file=stream, highlight=False, soft_wrap=True)
     if not console.is_terminal or console.is_dumb_terminal or console.color_system is None:

@@ -215,9 +215,9 @@ async def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_OK
     flow.last_run_id = None
     _Interrupt.hint = None
-    for_command()
     try:
-        result = await flow.run(data, run_id=args.id)
+        with for_command():
+            result = await flow.run(data, run_id=args.id)
     except asyncio.CancelledError:
         if flow.last_run_id:
             _Interrupt.hint = (
@@ -289,7 +289,7 @@ async def cmd_replay(args: argparse.Namespace) -> int:
 
 
 async def cmd_rerun(args: argparse.Namespace) -> int:
-    from .follow import for_command, showing
+    from .follow import showing
     from .host import hosting
     from .modules import flow_by_name
     from .recorded import load
@@ -317,8 +317,7 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
         _err(f"rerun of {args.run_id} from step {the_plan.step!r}: new run {handle.id}")
         _Interrupt.hint = (f"run {handle.id} goes on in Temporal: `refinire-flow cancel {handle.id}` "
                            "stops it")
-        for_command()
-        async with showing(client, handle.id):
+        async with showing(client, handle.id, command=True):
             outcome = await wait_result(handle, the_plan.flow_name, worker_task)
     _out(handle.id)
     _out(_render(decode(outcome.output)))

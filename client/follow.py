@@ -3,8 +3,9 @@ and a script's ``flow.run``.
 
 Progress is a look at Temporal every ``POLL_S`` seconds (``client/progress.py``), shown by a display
 (``client/progress_view.py``). Beside a run it is best effort: a look that fails stops the display,
-never the run. ``refinire-flow`` commands set ``for_command`` so that progress also shows as plain
-lines when stderr is not a terminal; a script's ``flow.run`` shows it only on a terminal.
+never the run. ``refinire-flow`` commands wrap their wait in ``for_command`` so that progress also
+shows as plain lines when stderr is not a terminal; a script's ``flow.run`` shows it only on a
+terminal.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 import contextvars
 import sys
-from typing import IO, AsyncIterator
+from typing import IO, AsyncIterator, Iterator
 
 from temporalio.client import Client
 
@@ -30,9 +31,14 @@ POLL_S = 0.5
 _COMMAND: contextvars.ContextVar[bool] = contextvars.ContextVar("refinire_progress_command", default=False)
 
 
-def for_command() -> None:
-    """Progress in this context is a command's: plain lines when not on a terminal."""
-    _COMMAND.set(True)
+@contextlib.contextmanager
+def for_command() -> Iterator[None]:
+    """Progress shown inside the block is a command's: plain lines when not on a terminal."""
+    token = _COMMAND.set(True)
+    try:
+        yield
+    finally:
+        _COMMAND.reset(token)
 
 
 async def follow(watcher: RunWatcher, display: Display, poll_s: float = POLL_S) -> Look:
@@ -40,15 +46,20 @@ async def follow(watcher: RunWatcher, display: Display, poll_s: float = POLL_S) 
     while True:
         look = await watcher.look()
         display.update(look)
-        if not look.running:
+        if look.ended:
             return look
         await asyncio.sleep(poll_s)
 
 
 @contextlib.asynccontextmanager
-async def showing(client: Client, run_id: str, stream: IO[str] | None = None) -> AsyncIterator[None]:
-    """Show the run's progress on ``stream`` (stderr) while the block waits for its result."""
-    display = display_for(stream or sys.stderr, command=_COMMAND.get())
+async def showing(client: Client, run_id: str, *, command: bool | None = None) -> AsyncIterator[None]:
+    """Show the run's progress on stderr while the block waits for its result.
+
+    Args:
+        command: for a ``refinire-flow`` command (plain lines when stderr is not a terminal);
+            by default, whether the caller is inside ``for_command``.
+    """
+    display = display_for(sys.stderr, command=_COMMAND.get() if command is None else command)
     if display is None:
         yield
         return

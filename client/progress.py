@@ -77,6 +77,11 @@ class Look:
     def running(self) -> bool:
         return self.status == "running"
 
+    @property
+    def ended(self) -> bool:
+        """The run is over (a Temporal run that continued as new is not: its chain goes on)."""
+        return self.status not in ("running", "continued as new")
+
     def elapsed_s(self, now: datetime | None = None) -> float:
         if self.started is None:
             return 0.0

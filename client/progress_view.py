@@ -147,7 +147,7 @@ class LiveDisplay:
         if self.live is None and look.running and time.monotonic() - self._born >= self.delay_s:
             self.live = Live(self, console=self.console, refresh_per_second=8, transient=True)
             self.live.start()
-        elif self.live is not None and not look.running:
+        elif self.live is not None and look.ended:
             self.close()
 
     def __rich__(self) -> Table | Group:

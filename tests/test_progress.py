@@ -6,7 +6,10 @@ runs them, with their output piped (so plain lines); runs are executed by a work
 from __future__ import annotations
 
 import asyncio
+import os
+import pty
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -275,3 +278,107 @@ def test_the_live_display_shows_the_step_attempts_and_question():
     assert "work (function) · 12 steps done · 3." in text
     assert "work: attempt 3 of 5 · last failure: ValueError: not yet" in text
     assert "ask asks: Which one?" in text and "answer with `refinire-flow answer r-1 TEXT`" in text
+
+
+async def test_ctrl_c_ends_watch_with_130_and_leaves_the_run_running(client):
+    run_id = rid("watch-ctrl-c")
+    # No worker serves this run: watch says so, and the run waits.
+    await start_or_attach(client, asking.durable_name, asking, None, None, run_id)
+    watch = Command("watch", run_id)
+    try:
+        line = await watch.shows("no worker runs flow")
+        assert line.endswith("no worker runs flow 'flows.ops:asking' (task queue "
+                             "'refinire.flows.ops:asking'): the run waits until one does "
+                             "(`refinire-flow worker MODULE`, or the script that started it)")
+        watch.proc.send_signal(signal.SIGINT)
+        assert await watch.ends() == 130
+        assert watch.err[-1] == (f"interrupted: run {run_id} goes on in Temporal: `refinire-flow watch "
+                                 f"{run_id}` follows it again, `refinire-flow cancel {run_id}` stops it")
+        assert "Traceback" not in "\n".join(watch.err)
+        desc = await client.get_workflow_handle(run_id).describe()
+        assert desc.status.name == "RUNNING"
+    finally:
+        watch.kill()
+        await client.get_workflow_handle(run_id).terminate("test over")
+
+
+async def test_rerun_shows_the_new_runs_progress(client, gates, tmp_path):
+    first = rid("rerun-source")
+    for step in ("one", "two", "three"):
+        open_gate(gates, step)
+    ran = await asyncio.to_thread(cli, "run", "flows.progress:gated", "x", "--id", first,
+                                  **{GATES_ENV: str(gates)})
+    assert ran.returncode == 0, ran.stderr
+    closed = tmp_path / "closed"
+    closed.mkdir()
+    rerun = Command("rerun", first, "--from", "two", "--id", f"{first}-again", **{GATES_ENV: str(closed)})
+    try:
+        await rerun.shows(rf"^run {first}-again · flow flows.progress:gated$", err=True)
+        await rerun.shows(r"step 'two' \(function\) · 0 steps done$", err=True)
+        open_gate(closed, "two")
+        await rerun.shows(r"step 'three' \(function\) · 1 step done$", err=True)
+        open_gate(closed, "three")
+        assert await rerun.ends() == 0, rerun.err
+    finally:
+        rerun.kill()
+    assert rerun.out == [f"{first}-again", "x>one>two>three"]
+
+
+def test_runs_and_show_are_coloured_when_forced_and_plain_with_no_color():
+    run_id = rid("colour")
+    assert cli("run", "flows.ops:branchy", "hi", "--id", run_id).returncode == 0
+    plain = cli("show", run_id)
+    coloured = cli("show", run_id, FORCE_COLOR="1")
+    assert plain.returncode == coloured.returncode == 0
+    assert "\x1b[" not in plain.stdout
+    assert "\x1b[" in coloured.stdout
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured.stdout) == plain.stdout  # the same text, styled
+    assert cli("show", run_id, FORCE_COLOR="1", NO_COLOR="1").stdout == plain.stdout
+    table = cli("runs", "--flow", "flows.ops:branchy", "--limit", "1", FORCE_COLOR="1")
+    assert table.returncode == 0 and "\x1b[" in table.stdout
+    assert run_id in table.stdout
+    bare = cli("runs", "--flow", "flows.ops:branchy", "--limit", "1", FORCE_COLOR="1", NO_COLOR="1")
+    assert "\x1b[" not in bare.stdout and bare.stdout.splitlines()[0].startswith("RUN ID")
+
+
+async def test_a_scripts_flow_run_shows_a_live_status_on_a_terminal(gates, tmp_path):
+    script = tmp_path / "job.py"
+    script.write_text("import asyncio\nfrom flows.progress import gated\n"
+                      "print('RESULT', asyncio.run(gated.run('x')))\n")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, stdin=subprocess.DEVNULL,
+                            stdout=slave, stderr=slave, env=procs.env(**{GATES_ENV: str(gates)}))
+    os.close(slave)
+    seen = bytearray()
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            seen.extend(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        end = time.monotonic() + 60
+        while b"one" not in seen or b"0 steps done" not in seen:  # after SCRIPT_DELAY_S
+            assert proc.poll() is None and time.monotonic() < end, bytes(seen)
+            await asyncio.sleep(0.05)
+        for step in ("one", "two", "three"):
+            open_gate(gates, step)
+        while proc.poll() is None:
+            assert time.monotonic() < end, bytes(seen)
+            await asyncio.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        reader.join(10)
+        os.close(master)
+    assert proc.returncode == 0
+    text = bytes(seen).decode(errors="replace")
+    assert "RESULT x>one>two>three" in text
+    assert f"flow {gated.durable_name}" in text
