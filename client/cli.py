@@ -199,6 +199,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``refinire-flow``: returns the exit status (the console script passes it to ``sys.exit``)."""
+    if argv is None:  # the program itself: its stdout is for what it prints (client/core_logs.py)
+        from .core_logs import forward_core_logs
+
+        forward_core_logs()
     try:
         code = _main(argv)
     except KeyboardInterrupt:

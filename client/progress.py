@@ -1,19 +1,23 @@
 """What a run is doing now, read from Temporal: the one reader behind ``watch`` and the progress
 that ``run``, ``rerun`` and ``flow.run`` show.
 
-One look costs a ``describe`` and two queries. The description gives the run's status, the newest
-Temporal run of its continue-as-new chain (``client/chain.py``: a long run is one workflow id) and
-its pending activities: the running step's attempt, its maximum, and the last failure. The queries,
-answered by a worker, give ``path`` (the steps this Temporal run entered, the last one being the
-current step) and ``pending_question``. The steps done by earlier Temporal runs of the chain are in
-the input of the newest one (``FlowRun.visits``), read once per link from its first event, with
-the spec that names the steps. When no worker answers queries, a look still says what Temporal knows
-and that no worker answers: a run's steps only move while a worker for its flow runs.
+A look is a ``describe``: the run's status, the newest Temporal run of its continue-as-new chain
+(``client/chain.py``: a long run is one workflow id) and its pending activities. A step's activity
+id is ``<key>#<visit>``, so a pending one says which step runs and how many came before it, with its
+attempt, maximum and last failure. When no step activity is pending (local steps, a condition, a
+question waiting for an answer) two queries answered by a worker fill the gap, at most every
+``QUERY_EVERY_S``: ``path`` (the steps this Temporal run entered, the last one current) and
+``pending_question``. Queries are kept rare on purpose: each one is work for the worker that runs the
+flow. The steps done by earlier Temporal runs of the chain are in the input of the newest one
+(``FlowRun.visits``), read once per link from its first event, with the spec that names the steps. When no worker answers queries, a look still says what Temporal knows
+(the step it holds) and whether any worker polls: a run's steps only move while one runs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import asyncio
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -26,8 +30,13 @@ from .runs import _flow_from_id, _run_started
 
 __all__ = ["Attempt", "Look", "RunWatcher", "failure_text"]
 
-QUERY_TIMEOUT = timedelta(seconds=3)
-"""A query waits for a worker; a look does not wait longer than this for one."""
+QUERY_TIMEOUT = timedelta(seconds=10)
+"""A query waits for a worker; a look does not wait longer than this for one. Without a worker the
+server answers at once; a worker that answers after the client gave up logs a warning, so this is
+generous for a busy worker."""
+QUERY_EVERY_S = 2.0
+"""Queries are asked at most this often: while a step's activity is pending its description says
+where the run is; queries serve the gaps (local steps, conditions, a waiting question)."""
 _CHECKPOINT = "refinire.checkpoint"
 """A no-op activity that closes a workflow task after local steps: not a step."""
 
@@ -44,6 +53,10 @@ class Attempt:
     last_failure: str | None
     retrying: bool
     """Between two attempts: the last one failed and the next is scheduled."""
+    key: str = ""
+    """The step's key (of the parallel block, for a branch)."""
+    visit: int | None = None
+    """The run's step count when this step began (from the activity id)."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +81,10 @@ class Look:
     """Steps finished over the whole run (every Temporal run of its chain), when a worker answered."""
     attempts: tuple[Attempt, ...] = ()
     question: Question | None = None
-    answers: bool = True
-    """``False`` when no worker polls the run's task queue: its steps wait until one does."""
+    worker: str = "answers"
+    """``answers`` (a worker answered the queries), ``none`` (no worker polls the run's task queue:
+    its steps wait until one does) or ``silent`` (a worker polled lately but did not answer: busy,
+    or stopped in the last minutes)."""
     continuation: int = 0
     queue: str = ""
 
@@ -105,13 +120,15 @@ class RunWatcher:
 
     client: Client
     run_id: str
-    _links: dict[str, _Link] = field(default_factory=dict)
     _started: datetime | None = None
-    _newest: _Link | None = None
+    _previous: Look | None = None
+    _asked_at: float = float("-inf")
+    _newest: tuple[str, _Link] | None = None
+    """The newest Temporal run of the chain seen so far, and what it started with."""
 
     def steps_done(self, path: list[str]) -> int | None:
         """Steps of the whole run, given the ``path`` of its newest Temporal run (its result's)."""
-        return None if self._newest is None else self._newest.visits + len(path)
+        return None if self._newest is None else self._newest[1].visits + len(path)
 
     async def look(self) -> Look:
         """The run now.
@@ -119,50 +136,70 @@ class RunWatcher:
         Raises:
             temporalio.service.RPCError: no such run, or Temporal cannot be reached.
         """
-        handle = self.client.get_workflow_handle(self.run_id)
-        desc = await handle.describe()
-        link = await self._link(desc)
+        desc = await self.client.get_workflow_handle(self.run_id).describe()
+        link = await self._link(desc.run_id)
         if self._started is None:
             self._started = _run_started(await _memo(desc)) or desc.start_time
         status = desc.status.name.lower().replace("_", " ") if desc.status is not None else "unknown"
         look = Look(self.run_id, link.flow or _flow_from_id(self.run_id), status, self._started,
                     desc.close_time, continuation=link.continuation, queue=desc.task_queue)
-        pending = [p for p in desc.raw_description.pending_activities if p.activity_type.name != _CHECKPOINT]
-        look.attempts = tuple(_attempt(p, link.spec) for p in pending)
-        if not look.running:
-            return look
-        try:
-            path = await handle.query("path", rpc_timeout=QUERY_TIMEOUT)
-            asked = await handle.query("pending_question", rpc_timeout=QUERY_TIMEOUT)
-        except Exception:
-            look.answers = await has_worker(self.client, desc.task_queue)
-            if pending:  # what Temporal holds is the step the run is in
-                look.step = look.attempts[0].step.split("/", 1)[0]
-            return look
+        pending = list(desc.raw_description.pending_activities)
+        look.attempts = tuple(_attempt(p, link.spec) for p in pending if p.activity_type.name != _CHECKPOINT)
+        if look.running:
+            if look.attempts:  # the step Temporal holds, and its visit: no worker needed
+                current = max(look.attempts, key=lambda a: a.visit or 0)
+                look.step, look.kind = _named(link.spec, current.key)
+                look.done = current.visit - 1 if current.visit else None
+            else:
+                await self._ask(look, link, desc)
+                checkpoint = [_visit(p.activity_id) or 0 for p in pending if p.activity_type.name == _CHECKPOINT]
+                if checkpoint and max(checkpoint):  # local steps: closed after this many steps
+                    look.done = max(checkpoint)
+            if self._previous is not None and look.done is not None and self._previous.done is not None:
+                look.done = max(look.done, self._previous.done)  # a cached answer is never news
+            self._previous = look
+        return look
+
+    async def _ask(self, look: Look, link: _Link, desc: WorkflowExecutionDescription) -> None:
+        """Step, steps done and question from the worker (queries), at most every ``QUERY_EVERY_S``;
+        in between, what the last look knew."""
+        now = time.monotonic()
+        if now - self._asked_at < QUERY_EVERY_S and self._previous is not None:
+            prev = self._previous
+            look.step, look.kind, look.done, look.question, look.worker = (
+                prev.step, prev.kind, prev.done, prev.question, prev.worker)
+            return
+        self._asked_at = now
+        handle = self.client.get_workflow_handle(self.run_id, run_id=desc.run_id)  # the run described
+        path, asked = await asyncio.gather(handle.query("path", rpc_timeout=QUERY_TIMEOUT),
+                                           handle.query("pending_question", rpc_timeout=QUERY_TIMEOUT),
+                                           return_exceptions=True)
+        if isinstance(path, Exception) or isinstance(asked, Exception):
+            look.worker = "silent" if await has_worker(self.client, desc.task_queue) else "none"
+            return
         if path:
             look.step, look.kind = _named(link.spec, str(path[-1]))
             look.done = link.visits + len(path) - 1
         if isinstance(asked, dict) and asked.get("question") is not None:
             look.question = Question(str(asked.get("name") or asked.get("step") or look.step),
                                      str(asked["question"]))
-        return look
 
-    async def _link(self, desc: WorkflowExecutionDescription) -> _Link:
-        run = desc.run_id
-        if run not in self._links:
-            self._links[run] = await self._read_link(run)
-        self._newest = self._links[run]
-        return self._newest
+    async def _link(self, temporal_run_id: str) -> _Link:
+        if self._newest is None or self._newest[0] != temporal_run_id:
+            self._newest = (temporal_run_id, await self._read_link(temporal_run_id))
+        return self._newest[1]
 
     async def _read_link(self, temporal_run_id: str) -> _Link:
         handle = self.client.get_workflow_handle(self.run_id, run_id=temporal_run_id)
         async for event in handle.fetch_history_events(page_size=1):
             payloads = event.workflow_execution_started_event_attributes.input.payloads
             try:
-                run = (await self.client.data_converter.decode(list(payloads)) or [None])[0]
+                args = await self.client.data_converter.decode(list(payloads))
             except Exception:
-                run = None
-            if not isinstance(run, dict):
+                args = []
+            # The run's FlowRun: found by its fields, wherever it is among the start arguments.
+            run = next((a for a in args if isinstance(a, dict) and "flow_name" in a), None)
+            if run is None:
                 return _Link()
             spec = None
             if run.get("spec"):
@@ -195,14 +232,23 @@ def _named(spec: FlowSpec | None, key: str) -> tuple[str, str | None]:
     return (step.name, step.kind) if step is not None else (key, None)
 
 
+def _visit(activity_id: str) -> int | None:
+    """The run's step count at the activity: ids are ``<where>#<visit>`` (an agent's calls add
+    ``.<call>``)."""
+    tail = activity_id.partition("#")[2].split(".", 1)[0]
+    return int(tail) if tail.isdigit() else None
+
+
 def _attempt(p: Any, spec: FlowSpec | None) -> Attempt:
-    """A pending activity as the step it runs: ids are ``<key>#<visit>`` or ``<key>/<branch>#<visit>``."""
+    """A pending activity as the step it runs: ``<key>#<visit>``, a parallel branch
+    ``<key>/<branch>#<visit>``."""
     where = p.activity_id.split("#", 1)[0]
     key, _, branch = where.partition("/")
     name = _named(spec, key)[0]
     failure = failure_text(p.last_failure) if p.HasField("last_failure") else None
     retrying = p.state == PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED and p.attempt > 1
-    return Attempt(f"{name}/{branch}" if branch else name, p.attempt, p.maximum_attempts, failure, retrying)
+    return Attempt(f"{name}/{branch}" if branch else name, p.attempt, p.maximum_attempts, failure, retrying,
+                   key, _visit(p.activity_id))
 
 
 def failure_text(failure: Any) -> str:

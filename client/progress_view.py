@@ -34,6 +34,7 @@ PLAIN_EVERY_S = 2.0
 SCRIPT_DELAY_S = 3.0
 """A script's ``flow.run`` shows progress only once its run has lasted this long (seconds)."""
 _LONG = 240
+STARTING = "starting"
 
 
 class Display(Protocol):
@@ -66,9 +67,15 @@ def answer_hint(look: Look) -> str:
     return f"answer with `refinire-flow answer {look.run_id} TEXT`"
 
 
-def no_worker(look: Look) -> str:
-    return (f"no worker runs flow {look.flow!r} (task queue {look.queue!r}): the run waits until one "
-            "does (`refinire-flow worker MODULE`, or the script that started it)")
+def no_worker(look: Look) -> str | None:
+    """What to say when no worker answered, or ``None`` when one did."""
+    if look.worker == "none":
+        return (f"no worker runs flow {look.flow!r} (task queue {look.queue!r}): the run waits until "
+                "one does (`refinire-flow worker MODULE`, or the script that started it)")
+    if look.worker == "silent":
+        return (f"the worker of flow {look.flow!r} does not answer (busy, or stopped in the last "
+                "minutes): steps done and questions are unknown until it does")
+    return None
 
 
 def state_line(look: Look) -> str:
@@ -89,9 +96,9 @@ def state_line(look: Look) -> str:
             of = f" of {a.max_attempts}" if a.max_attempts else ""
             what = f"{a.step!r} attempt {a.attempt}{of}" + (" (waiting to retry)" if a.retrying else "")
             parts.append(what + (f", last failure: {_short(a.last_failure)}" if a.last_failure else ""))
-    if not look.answers:
-        parts.append(no_worker(look))
-    return " · ".join(parts) or "starting"
+    if look.worker != "answers":
+        parts.append(no_worker(look) or "")
+    return " · ".join(parts) or STARTING
 
 
 class PlainDisplay:
@@ -103,14 +110,18 @@ class PlainDisplay:
         self._step: tuple[str | None, int | None] = (None, None)
         self._printed_at = float("-inf")
         self._held = False
+        self._headed = False
 
     def update(self, look: Look) -> None:
         if not look.running:
             return  # the command says how the run ended
-        if self._state is None:
+        if not self._headed:
             self._write(f"run {look.run_id} · flow {look.flow}")
+            self._headed = True
+        if state_line(look) == STARTING:
+            return  # no step entered yet: nothing to say
         state = (look.question, tuple((a.step, a.attempt, a.last_failure) for a in look.attempts
-                                      if a.attempt > 1), look.answers)
+                                      if a.attempt > 1), look.worker)
         now = time.monotonic()
         if state != self._state:
             self._line(look, now)
@@ -145,7 +156,10 @@ class LiveDisplay:
     def update(self, look: Look) -> None:
         self.look = look
         if self.live is None and look.running and time.monotonic() - self._born >= self.delay_s:
-            self.live = Live(self, console=self.console, refresh_per_second=8, transient=True)
+            # Prints during the run (a step's, a log line) go above the status when they go to the
+            # terminal; output piped to a file stays in the file.
+            self.live = Live(self, console=self.console, refresh_per_second=8, transient=True,
+                             redirect_stdout=_terminal(sys.stdout), redirect_stderr=_terminal(sys.stderr))
             self.live.start()
         elif self.live is not None and look.ended:
             self.close()
@@ -169,7 +183,7 @@ def render_look(look: Look, spinner: Spinner | None = None) -> Table:
         head.append(look.step, style="bold cyan")
         head.append(f" ({look.kind})" if look.kind else "", style="cyan")
     else:
-        head.append("starting", style="cyan")
+        head.append(STARTING, style="cyan")
     if look.done is not None:
         head.append(" · ").append(_steps(look.done), style="green")
     head.append(" · ").append(duration(look.elapsed_s()), style="dim")
@@ -189,8 +203,8 @@ def render_look(look: Look, spinner: Spinner | None = None) -> Table:
         grid.add_row(Text("?", style="bold magenta"),
                      Text.assemble((f"{q.step} asks: ", "magenta"), (_short(q.question), "bold"),
                                    ("\n" + answer_hint(look), "dim")))
-    if not look.answers:
-        grid.add_row(Text("!", style="bold red"), Text(no_worker(look), style="red"))
+    if look.worker != "answers":
+        grid.add_row(Text("!", style="bold red"), Text(no_worker(look) or "", style="red"))
     return grid
 
 

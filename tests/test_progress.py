@@ -27,7 +27,7 @@ from client.progress import Attempt, Look, Question
 from client.progress_view import PlainDisplay, render_look, state_line
 from client.runner import start_or_attach
 from flows.ops import asking
-from flows.progress import GATES_ENV, gated
+from flows.progress import GATES_ENV, gated, unserved
 
 REFINIRE_FLOW = str(Path(sys.executable).parent / "refinire-flow")
 
@@ -193,7 +193,7 @@ async def test_run_shows_progress_on_stderr_and_the_result_on_stdout(gates):
 async def test_run_shows_the_attempts_and_last_failure_of_a_step_that_retries(gates):
     run = Command("run", "flows.progress:retrying", "x", **{GATES_ENV: str(gates)})
     try:
-        line = await run.shows(r"'flaky' attempt [2-9]", err=True)
+        line = await run.shows(r"· 'flaky' attempt [2-9]", err=True)  # not the worker's log line
         assert re.search(r"step 'flaky' \(function\) · 0 steps done · 'flaky' attempt \d+ of 100"
                          r"( \(waiting to retry\))?, last failure: ValueError: flaky is not ready yet$", line)
         open_gate(gates, "flaky")
@@ -211,7 +211,7 @@ async def test_a_long_loop_prints_progress_not_a_line_per_step():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "done 300 of 300 with 4000 bytes"
     progress = [line for line in out.stderr.splitlines() if re.match(r"^\s+\d", line)]
-    assert progress and "step 'setup'" in progress[0]
+    assert progress and all("step '" in line for line in progress), out.stderr
     # 602 steps; at most one line per 2 s of the run, and one for its first look.
     assert len(progress) <= took / 2.0 + 1, out.stderr
     counts = [int(m.group(1)) for line in progress if (m := re.search(r"· (\d+) steps? done", line))]
@@ -260,12 +260,19 @@ def test_plain_display_prints_steps_at_most_once_per_interval_and_states_at_once
 
 
 def test_state_line_names_running_branches_and_a_missing_worker():
-    look = _look(step="block", kind="parallel", answers=False, queue="refinire.f",
+    look = _look(step="block", kind="parallel", worker="none", queue="refinire.f",
                  attempts=(Attempt("block/a", 1, 3, None, False), Attempt("block/b", 1, 3, None, False)))
     assert state_line(look) == (
         "step 'block' (parallel) · 0 steps done · 2 branches running · no worker runs flow 'f' "
         "(task queue 'refinire.f'): the run waits until one does (`refinire-flow worker MODULE`, or "
         "the script that started it)")
+
+
+def test_state_line_says_when_a_worker_polled_but_does_not_answer():
+    look = _look(step="work", done=None, worker="silent")
+    assert state_line(look) == (
+        "step 'work' (function) · the worker of flow 'f' does not answer (busy, or stopped in the last "
+        "minutes): steps done and questions are unknown until it does")
 
 
 def test_the_live_display_shows_the_step_attempts_and_question():
@@ -283,12 +290,12 @@ def test_the_live_display_shows_the_step_attempts_and_question():
 async def test_ctrl_c_ends_watch_with_130_and_leaves_the_run_running(client):
     run_id = rid("watch-ctrl-c")
     # No worker serves this run: watch says so, and the run waits.
-    await start_or_attach(client, asking.durable_name, asking, None, None, run_id)
+    await start_or_attach(client, unserved.durable_name, unserved, None, None, run_id)
     watch = Command("watch", run_id)
     try:
         line = await watch.shows("no worker runs flow")
-        assert line.endswith("no worker runs flow 'flows.ops:asking' (task queue "
-                             "'refinire.flows.ops:asking'): the run waits until one does "
+        assert line.endswith("no worker runs flow 'flows.progress:unserved' (task queue "
+                             "'refinire.flows.progress:unserved'): the run waits until one does "
                              "(`refinire-flow worker MODULE`, or the script that started it)")
         watch.proc.send_signal(signal.SIGINT)
         assert await watch.ends() == 130
@@ -382,3 +389,19 @@ async def test_a_scripts_flow_run_shows_a_live_status_on_a_terminal(gates, tmp_p
     text = bytes(seen).decode(errors="replace")
     assert "RESULT x>one>two>three" in text
     assert f"flow {gated.durable_name}" in text
+
+
+def test_core_warnings_caused_by_progress_queries_are_debug_records():
+    import logging
+
+    from client.core_logs import CORE_LOGGER, _Demote
+
+    demote = _Demote()
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord(CORE_LOGGER, logging.WARNING, __file__, 1, message, (), None)
+
+    late = record("[sdk_core] Query not found when attempting to respond to it")
+    assert demote.filter(late) is False and late.levelno == logging.DEBUG
+    other = record("[sdk_core] Workflow task duration exceeded 5 seconds")
+    assert demote.filter(other) is True and other.levelno == logging.WARNING

@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from refinire import Flow, FunctionStep
+from refinire import Flow, FunctionStep, UserInputStep
 
 GATES_ENV = "REFINIRE_TEST_GATES"
 """A folder: step ``NAME`` waits until the file ``NAME.go`` exists in it."""
@@ -49,3 +49,7 @@ def broken(data, ctx):
 
 failing = Flow(steps=[FunctionStep("prepare", lambda data, ctx: data), FunctionStep("broken", broken)],
                retry=1)
+
+
+unserved = Flow(steps=[UserInputStep("ask", prompt="Anyone there?")])
+"""Never served by a worker in the tests: what ``watch`` says of a run no worker runs."""
