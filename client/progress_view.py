@@ -4,9 +4,9 @@ The live display redraws one status in place: the step, the steps done, the time
 began, the running step's attempts and last failure, and a waiting question with the command that
 answers it. It is transient: once the run ends it is gone, and what the command prints stays.
 
-Plain lines are for pipes, files and CI logs: a line when the state changes (a retry, a question,
-no worker) and, for steps done, at most one line every ``PLAIN_EVERY_S`` seconds with the
-latest step and count. A loop of thousands of steps prints a few lines a minute,
+Plain lines are for pipes, files and CI logs: a line at once when a question is asked or no worker
+answers and, for progress (steps done, a step's attempts), at most one line every ``PLAIN_EVERY_S``
+seconds with the latest step, count and attempt. A loop of thousands of steps prints a few lines a minute,
 not a line per step.
 """
 
@@ -107,7 +107,7 @@ class PlainDisplay:
     def __init__(self, stream: IO[str], every_s: float = PLAIN_EVERY_S) -> None:
         self.stream, self.every_s = stream, every_s
         self._state: tuple | None = None
-        self._step: tuple[str | None, int | None] = (None, None)
+        self._shown: tuple = ()
         self._printed_at = float("-inf")
         self._held = False
         self._headed = False
@@ -120,12 +120,11 @@ class PlainDisplay:
             self._headed = True
         if state_line(look) == STARTING:
             return  # no step entered yet: nothing to say
-        state = (look.question, tuple((a.step, a.attempt, a.last_failure) for a in look.attempts
-                                      if a.attempt > 1), look.worker)
+        state = (look.question, look.worker)
         now = time.monotonic()
         if state != self._state:
             self._line(look, now)
-        elif (look.step, look.done) != self._step or self._held:
+        elif self._progress(look) != self._shown or self._held:
             if now - self._printed_at >= self.every_s:
                 self._line(look, now)
             else:
@@ -134,7 +133,12 @@ class PlainDisplay:
 
     def _line(self, look: Look, now: float) -> None:
         self._write(f"{duration(look.elapsed_s()):>7}  {state_line(look)}")
-        self._step, self._printed_at, self._held = (look.step, look.done), now, False
+        self._shown, self._printed_at, self._held = self._progress(look), now, False
+
+    @staticmethod
+    def _progress(look: Look) -> tuple:
+        return look.step, look.done, tuple((a.step, a.attempt, a.last_failure) for a in look.attempts
+                                           if a.attempt > 1)
 
     def _write(self, text: str) -> None:
         print(text, file=self.stream, flush=True)

@@ -237,26 +237,37 @@ def _look(**kw) -> Look:
     return Look(**{**base, **kw})
 
 
-def test_plain_display_prints_steps_at_most_once_per_interval_and_states_at_once():
+def test_plain_display_prints_progress_at_most_once_per_interval_and_a_question_at_once():
     import io
 
     stream = io.StringIO()
     display = PlainDisplay(stream, every_s=3600)
-    for n in range(5000):
-        display.update(_look(done=n))
-    assert len(stream.getvalue().splitlines()) == 2  # the run, the first look
     failing = Attempt("work", 2, 3, "ValueError: no", retrying=True)
-    display.update(_look(done=5000, attempts=(failing,)))
-    display.update(_look(done=5000, attempts=(failing,)))
+    for n in range(5000):
+        display.update(_look(done=n, attempts=(failing,) if n % 2 else ()))
+    assert len(stream.getvalue().splitlines()) == 2  # the run, the first look
     display.update(_look(done=5000, question=Question("ask", "Your name?")))
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 4
-    assert lines[2].endswith("step 'work' (function) · 5000 steps done · 'work' attempt 2 of 3 "
-                             "(waiting to retry), last failure: ValueError: no")
-    assert lines[3].endswith("waiting at step 'ask' for an answer: Your name? · answer with "
+    assert len(lines) == 3
+    assert lines[2].endswith("waiting at step 'ask' for an answer: Your name? · answer with "
                              "`refinire-flow answer r-1 TEXT`")
     display.update(_look(status="completed"))
-    assert len(stream.getvalue().splitlines()) == 4  # the command says how it ended
+    assert len(stream.getvalue().splitlines()) == 3  # the command says how it ended
+
+
+def test_plain_display_shows_a_retry_once_the_interval_has_passed():
+    import io
+
+    stream = io.StringIO()
+    display = PlainDisplay(stream, every_s=0)
+    display.update(_look(done=7))
+    failing = Attempt("work", 2, 3, "ValueError: no", retrying=True)
+    display.update(_look(done=7, attempts=(failing,)))
+    display.update(_look(done=7, attempts=(failing,)))  # nothing new: no line
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3
+    assert lines[2].endswith("step 'work' (function) · 7 steps done · 'work' attempt 2 of 3 "
+                             "(waiting to retry), last failure: ValueError: no")
 
 
 def test_state_line_names_running_branches_and_a_missing_worker():
