@@ -14,14 +14,16 @@ import asyncio
 import contextlib
 import contextvars
 import sys
-from typing import IO, AsyncIterator, Iterator
+from typing import IO, TYPE_CHECKING, AsyncIterator, Iterator
 
 from temporalio.client import Client
 
 from workflows.io import FlowResult
 
 from .progress import Look, RunWatcher
-from .progress_view import Display, display_for
+
+if TYPE_CHECKING:
+    from .progress_view import Display
 
 __all__ = ["POLL_S", "follow", "for_command", "showing", "watch"]
 
@@ -41,7 +43,7 @@ def for_command() -> Iterator[None]:
         _COMMAND.reset(token)
 
 
-async def follow(watcher: RunWatcher, display: Display, poll_s: float = POLL_S) -> Look:
+async def follow(watcher: RunWatcher, display: "Display", poll_s: float = POLL_S) -> Look:
     """Show the run until it ends; returns the last look (the run's end)."""
     while True:
         look = await watcher.look()
@@ -59,7 +61,13 @@ async def showing(client: Client, run_id: str, *, command: bool | None = None) -
         command: for a ``refinire-flow`` command (plain lines when stderr is not a terminal);
             by default, whether the caller is inside ``for_command``.
     """
-    display = display_for(sys.stderr, command=_COMMAND.get() if command is None else command)
+    command = _COMMAND.get() if command is None else command
+    if not command and not _isatty(sys.stderr):  # a script away from a terminal: nothing to show
+        yield
+        return
+    from .progress_view import display_for  # rich: imported only when there may be a display
+
+    display = display_for(sys.stderr, command=command)
     if display is None:
         yield
         return
@@ -71,6 +79,13 @@ async def showing(client: Client, run_id: str, *, command: bool | None = None) -
         with contextlib.suppress(BaseException):
             await task
         display.close()
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 async def _quietly(job: "asyncio.Future[Look] | object") -> None:
@@ -85,6 +100,7 @@ async def watch(client: Client, run_id: str, stream: IO[str]) -> tuple[Look, int
     Raises:
         refinire.errors.FlowExecutionError: the run failed, was cancelled, terminated or timed out.
     """
+    from .progress_view import display_for
     from .runner import wait_result
 
     display = display_for(stream, command=True, always=True)
