@@ -195,6 +195,12 @@ def _runs_table(out, d, subs):
     assert first.startswith("RUN ID") or first == "no runs", out.stdout
 
 
+def _watched(out, d, subs):
+    run_id = subs["RUN_ID"]
+    assert re.fullmatch(rf"run {run_id} completed in \d+\.\ds after 3 steps: `refinire-flow show {run_id}` "
+                        r"shows its result and history", out.stdout.strip().splitlines()[-1]), out.stdout
+
+
 def _mermaid(out, d, subs):
     assert out.stdout.startswith("graph TD") and subs["RUN_ID"] in out.stdout
 
@@ -265,6 +271,7 @@ CASES: dict[str, Case] = {
         Case(subs=lambda d, client: {"localhost:7233": d.address}, check=_detached),
     "TEMPORAL_ADDRESS=localhost:7233 refinire-flow runs": Case(subs=lambda d, client: {"localhost:7233": d.address},
                                                                check=_runs_table),
+    "refinire-flow watch RUN_ID": Case(subs=lambda d, client: {"RUN_ID": d.completed_run()}, check=_watched),
     "refinire-flow runs": Case(check=_runs_table),
     "refinire-flow runs --status failed": Case(check=_runs_table),
     "refinire-flow show RUN_ID --format mermaid": Case(subs=lambda d, client: {"RUN_ID": d.completed_run()},

@@ -39,7 +39,7 @@ async def run_agents(execution: WorkflowExecution) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
-def _run_started(memo: dict[str, Any]) -> datetime | None:
+def run_started(memo: dict[str, Any]) -> datetime | None:
     """When a run began, from its memo: a long run's newest Temporal run started later."""
     try:
         return datetime.fromisoformat(str(memo[RUN_STARTED_MEMO]))
@@ -99,14 +99,14 @@ def status_name(status: WorkflowExecutionStatus | None) -> str:
 def to_row(execution: WorkflowExecution, agents: tuple[str, ...] = (),
            started: datetime | None = None) -> RunRow:
     attrs = execution.typed_search_attributes
-    flow = attrs.get(FLOW_NAME) or _flow_from_id(execution.id)
+    flow = attrs.get(FLOW_NAME) or flow_from_id(execution.id)
     status = status_name(execution.status)
     step = attrs.get(FLOW_STEP) if status in ("running", "failed", "timed_out") else None
     return RunRow(execution.id, flow, status, step, started or execution.start_time,
                   execution.close_time, agents)
 
 
-def _flow_from_id(run_id: str) -> str:
+def flow_from_id(run_id: str) -> str:
     """Runs started without our search attributes still name their flow in the default id."""
     head, sep, tail = run_id.rpartition("-")
     return head if sep and len(tail) == 12 else "?"
@@ -138,7 +138,7 @@ async def list_runs(client: Client, flow: str | None = None, status: str | None 
         memo = await _memo(e)
         agents = memo.get(AGENTS_MEMO)
         rows.append(to_row(e, tuple(str(v) for v in agents) if isinstance(agents, list) else (),
-                           _run_started(memo)))
+                           run_started(memo)))
     out = []
     for r in rows:
         if r.status == "running":
@@ -189,15 +189,20 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def format_table(rows: list[RunRow]) -> str:
+def table_cells(rows: list[RunRow]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The header and the cells of the runs table, as text."""
     header = ("RUN ID", "FLOW", "STATUS", "STEP", "STARTED", "DURATION")
-    body = [(r.run_id, r.flow, r.status, r.step or "-", _when(r.start), _duration(r.duration_s))
-            for r in rows]
+    return header, [(r.run_id, r.flow, r.status, r.step or "-", _when(r.start), _duration(r.duration_s))
+                    for r in rows]
+
+
+def format_table(rows: list[RunRow]) -> str:
+    header, body = table_cells(rows)
     widths = [max(len(str(c)) for c in col) for col in zip(header, *body)]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip()
              for line in (header, *body)]
     return "\n".join(lines)
 
 
-__all__ = ["RunRow", "STATUSES", "build_query", "find_run", "format_table", "iter_runs",
-           "list_runs", "run_agents", "to_row"]
+__all__ = ["RunRow", "STATUSES", "build_query", "find_run", "flow_from_id", "format_table", "iter_runs",
+           "list_runs", "run_agents", "run_started", "table_cells", "to_row"]

@@ -34,6 +34,7 @@ from .commands import (
     cmd_search_attributes,
     cmd_server,
     cmd_show,
+    cmd_watch,
     cmd_worker,
     interrupt_hint,
     one_line,
@@ -107,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--detach", action="store_true", help="only start it, for a worker elsewhere")
     sp.add_argument("--module", action="append", default=[], metavar="MODULE",
                     help="module with the flow's code (needed when the flow has an explicit name)")
+
+    sp = command("watch", cmd_watch, "Follow a run's progress until it ends; exits with its outcome.")
+    sp.add_argument("run_id", metavar="RUN_ID")
 
     sp = command("answer", cmd_answer, "Answer the question a run is waiting on.")
     sp.add_argument("run_id", metavar="RUN_ID")
@@ -195,6 +199,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``refinire-flow``: returns the exit status (the console script passes it to ``sys.exit``)."""
+    if argv is None:  # the program itself: its stdout is for what it prints (client/operations/core_logs.py)
+        from .core_logs import forward_core_logs
+
+        forward_core_logs()
     try:
         code = _main(argv)
     except KeyboardInterrupt:

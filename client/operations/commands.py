@@ -208,6 +208,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
+    from client.running.follow import for_command
     from client.running.start import start_or_attach
 
     flow = _load_flow(args.flow)
@@ -220,7 +221,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
     flow.last_run_id = None
     _Interrupt.hint = None
     try:
-        result = await flow.run(data, run_id=args.id)
+        with for_command():
+            result = await flow.run(data, run_id=args.id)
     except asyncio.CancelledError:
         if flow.last_run_id:
             _Interrupt.hint = (
@@ -233,14 +235,19 @@ async def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def cmd_runs(args: argparse.Namespace) -> int:
-    from client.history.listing import format_table, list_runs
+    from client.history.listing import list_runs
+
+    from .colour import print_runs
 
     limit = None if args.all else args.limit
     rows = await list_runs(await _client(), flow=args.flow, status=args.status,
                            limit=None if limit is None else limit + 1)
     cut = limit is not None and len(rows) > limit
     rows = rows[:limit] if cut else rows
-    _out(format_table(rows) if rows else "no runs")
+    if rows:
+        print_runs(rows, sys.stdout)
+    else:
+        _out("no runs")
     for r in rows:
         if r.status == "stuck":
             _err(f"run {r.run_id} is stuck: its workflow task keeps failing; `refinire-flow show {r.run_id}` says why")
@@ -252,16 +259,22 @@ async def cmd_runs(args: argparse.Namespace) -> int:
 async def cmd_show(args: argparse.Namespace) -> int:
     from client.serving.modules import FLOW_REF
 
+    from .colour import print_show
+
     if FLOW_REF.match(args.target):
         from refinire.rendering import render_spec
 
-        _out(render_spec(_load_flow(args.target).spec, args.format))
-        return EXIT_OK
-    from client.history.trace import render_run
+        text = render_spec(_load_flow(args.target).spec, args.format)
+    else:
+        from client.history.trace import render_run
 
-    client = await _client()
-    await _describe(client, args.target)
-    _out(await render_run(client, args.target, args.format))
+        client = await _client()
+        await _describe(client, args.target)
+        text = await render_run(client, args.target, args.format)
+    if args.format == "text":
+        print_show(text, sys.stdout)  # coloured on a terminal
+    else:
+        _out(text)
     return EXIT_OK
 
 
@@ -286,6 +299,7 @@ async def cmd_replay(args: argparse.Namespace) -> int:
 
 
 async def cmd_rerun(args: argparse.Namespace) -> int:
+    from client.running.follow import showing
     from client.running.hosting import hosting
     from client.serving.modules import flow_by_name
     from client.history.reader import read_run
@@ -314,9 +328,31 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
         _err(f"rerun of {args.run_id} from step {the_plan.step!r}: new run {handle.id}")
         _Interrupt.hint = (f"run {handle.id} goes on in Temporal: `refinire-flow cancel {handle.id}` "
                            "stops it")
-        outcome = await wait_result(handle, the_plan.flow_name, worker_task, client=client)
+        async with showing(client, handle.id, command=True):
+            outcome = await wait_result(handle, the_plan.flow_name, worker_task, client=client)
     _out(handle.id)
     _out(_render(decode(outcome.output)))
+    return EXIT_OK
+
+
+async def cmd_watch(args: argparse.Namespace) -> int:
+    from .watch import watch
+    from client.running.progress_view import duration
+
+    client = await _client()
+    await _describe(client, args.run_id)
+    run_id = args.run_id
+    _Interrupt.hint = (f"run {run_id} goes on in Temporal: `refinire-flow watch {run_id}` follows it "
+                       f"again, `refinire-flow cancel {run_id}` stops it")
+    see = f"`refinire-flow show {run_id}`"
+    try:
+        look, steps, _ = await watch(client, run_id, sys.stdout)
+    except FlowExecutionError as exc:
+        text = str(exc)
+        raise CLIError(text if see in text else f"{text.rstrip('.')}. See it with {see}.") from None
+    took = f" after {steps} step{'' if steps == 1 else 's'}" if steps is not None else ""
+    _out(f"run {run_id} completed in {duration(look.elapsed_s())}{took}: {see} shows its result "
+         "and history")
     return EXIT_OK
 
 

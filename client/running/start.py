@@ -32,6 +32,7 @@ from workflows.formats import AGENTS_MEMO, FLOW_NAME, FLOW_STATUS, agent_names, 
 
 from client.connection.connect import connect, search_attributes_ready, ui_url
 from client.history.trace import ledgers, load_trace_sync
+from .follow import showing
 from .hosting import hosting
 
 
@@ -231,7 +232,8 @@ async def run_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
     async with hosting(client, flow) as worker_task:
         handle = await start_or_attach(client, name, flow, data, ctx, run_id)
         flow.last_run_id = handle.id
-        async with _serving_earlier_name(client, flow, handle, name, attached=run_id is not None):
+        async with _serving_earlier_name(client, flow, handle, name, attached=run_id is not None), \
+                showing(client, handle.id):
             outcome = await wait_result(handle, name, worker_task, client=client)
     final = final_context(outcome, flow.spec)
     if ctx is not None:
