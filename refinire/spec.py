@@ -8,11 +8,12 @@ that is already in flight. Callables are found on the worker by (flow name, step
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidationError
 from pydantic_core import to_json
 
+from .errors import FlowDefinitionError
 from .wire import WireModel
 
 END = "_FLOW_END_"
@@ -48,7 +49,31 @@ class _Frozen(WireModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class RetrySpec(_Frozen):
+class _Options(_Frozen):
+    """Options a user builds by hand: a bad keyword or value is a ``FlowDefinitionError`` that
+    names the argument, says what is wrong and lists what exists (runs read them back with
+    ``model_validate``, which does not come here)."""
+
+    _SPELLINGS: ClassVar[dict[str, str]] = {}
+    """Other spellings people reach for (Temporal's ``RetryPolicy``), and ours."""
+
+    def __init__(self, **data: Any) -> None:
+        name, known = type(self).__name__, list(type(self).model_fields)
+        for key in data:
+            if key not in type(self).model_fields:
+                ours = self._SPELLINGS.get(key)
+                fix = f"Use {ours}={data[key]!r}" if ours else "Remove it or fix its spelling"
+                raise FlowDefinitionError(
+                    f"{name} has no argument {key!r}. {fix}. Known arguments: {known!r}.")
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}={e['input']!r}: {e['msg']}"
+                                 for e in err.errors())
+            raise FlowDefinitionError(f"{name}: {problems}. Known arguments: {known!r}.") from None
+
+
+class RetrySpec(_Options):
     """Temporal retry policy for one step. The default gives up after a few attempts, never loops.
 
     Temporal owns retries: a step that raises is attempted again after ``initial_interval_s``, then
@@ -75,8 +100,13 @@ class RetrySpec(_Frozen):
     """Exception type names (``type(err).__name__``) that fail the step at once, without retries.
     Raising a ``NonRetryableError`` subclass does the same from the step's code."""
 
+    _SPELLINGS: ClassVar[dict[str, str]] = {
+        "maximum_attempts": "max_attempts", "initial_interval": "initial_interval_s",
+        "backoff_coefficient": "backoff", "maximum_interval": "max_interval_s",
+    }
 
-class HistoryBudget(_Frozen):
+
+class HistoryBudget(_Options):
     """When a long run continues as new (a fresh Temporal run of the same workflow id).
 
     A run always continues as new when Temporal suggests it (about 4,000 events or 4 MB by default);

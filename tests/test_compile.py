@@ -11,7 +11,9 @@ from refinire import (
     FlowDefinitionError,
     FlowSpec,
     FunctionStep,
+    HistoryBudget,
     RefinireAgent,
+    RetrySpec,
     RouterAgent,
 )
 
@@ -172,3 +174,19 @@ async def test_direct_run_async_behaves_like_refinire():
     cond = ConditionStep("c", lambda ctx: 1 / 0, "yes", "no")
     ctx = await cond.run_async(None, Context())
     assert ctx.next_label == "no"
+
+
+def test_retry_spec_names_a_wrong_argument_and_its_spelling():
+    with pytest.raises(FlowDefinitionError) as err:
+        RetrySpec(maximum_attempts=2)
+    assert str(err.value) == (
+        "RetrySpec has no argument 'maximum_attempts'. Use max_attempts=2. Known arguments: "
+        "['max_attempts', 'initial_interval_s', 'backoff', 'max_interval_s', 'non_retryable_error_types'].")
+    with pytest.raises(FlowDefinitionError) as err:
+        RetrySpec(max_attempts="three")
+    assert str(err.value).startswith("RetrySpec: max_attempts='three': Input should be a valid integer")
+    with pytest.raises(FlowDefinitionError) as err:
+        HistoryBudget(max_event=3)
+    assert str(err.value) == ("HistoryBudget has no argument 'max_event'. Remove it or fix its spelling. "
+                              "Known arguments: ['max_events', 'max_bytes'].")
+    assert RetrySpec.model_validate({"max_attempts": 4}) == RetrySpec(max_attempts=4)  # runs read them back
