@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sysconfig
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from pydantic_core import to_json
@@ -84,6 +87,24 @@ async def step_input(inp: StepInput) -> StepInput:
     return fill_in(inp, info.activity_id, info.workflow_type, fields)
 
 
+_OURS = tuple(str(Path(__file__).resolve().parent.parent / d) for d in ("activities", "refinire", "client", "workflows"))
+_STDLIB = str(Path(sysconfig.get_paths()["stdlib"]).resolve())
+
+
+def users_frames(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` from the first frame of the user's code on: the frames of this activity, of
+    ``refinire`` calling the step and of the thread pool running it say nothing about the error.
+    The whole of ``tb`` when no frame is the user's (an error in our own code)."""
+    def ours(frame: TracebackType) -> bool:
+        path = str(Path(frame.tb_frame.f_code.co_filename).resolve())
+        return path.startswith(_OURS) or (path.startswith(_STDLIB) and "site-packages" not in path)
+
+    first = tb
+    while first is not None and ours(first):
+        first = first.tb_next
+    return first if first is not None else tb
+
+
 @activity.defn(name=STEP_ACTIVITIES[0])
 async def run_step(inp: StepInput) -> StepOutput:
     inp = await step_input(inp)
@@ -112,7 +133,9 @@ async def run_step(inp: StepInput) -> StepOutput:
     except ApplicationError:
         raise
     except Exception as exc:
-        # The step's own exception, described so the error handler gets the user's class back.
+        # The step's own exception, described so the error handler gets the user's class back; its
+        # traceback starts at the user's code (the run's failure, show and the UI print it).
+        exc.with_traceback(users_frames(exc.__traceback__))
         raise ApplicationError(str(exc), exception_facts(exc), type=type(exc).__name__,
                                non_retryable=isinstance(exc, NonRetryableError)) from exc
     route, finished = ctx.next_label, ctx.finished

@@ -162,5 +162,7 @@ async def test_a_failed_runs_failure_carries_the_steps_traceback(ui_server):
         assert "failed at step 'broken'" in failed["message"]
         # The user's own frame, where the step raised: not only the interpreter's (SDK) frames.
         assert "in broken" in failed["stackTrace"] and "corpus.py" in failed["stackTrace"]
-        assert "flow_workflow.py" not in failed["stackTrace"]
+        # ... and only from there: not the activity, refinire calling the step or the thread pool.
+        first = failed["stackTrace"].lstrip().splitlines()[0]
+        assert first.startswith("File ") and "tests/flows/corpus.py" in first, failed["stackTrace"]
         assert failed["applicationFailureInfo"]["type"] == "StepFailed"
