@@ -396,3 +396,22 @@ def _rows(text: str) -> list[list[str]]:
             cells[1] = cells[1].split(" ")[0]
             rows.append(cells)
     return rows
+
+
+@pytest.mark.parametrize("version", ["0.1.0", "0.2.0", "0.3.0", "0.4.0"])
+async def test_a_user_input_step_is_a_visit_in_every_recorded_version(version):
+    """A UserInputStep runs no activity: its accepted answer marks the visit, in runs recorded by
+    every version (the replay corpus), so `show` lists it before the step it feeds."""
+    import json
+    from pathlib import Path
+
+    from temporalio.client import WorkflowHistory
+
+    from client.connection.codec import data_converter
+    from client.history.reader import read_events
+    from client.history.trace import trace_of
+
+    path = Path(__file__).parent / "histories" / version / "user_input.json"
+    history = WorkflowHistory.from_json("user-input", json.loads(path.read_text()))
+    trace = trace_of(await read_events(data_converter(), "user-input", [list(history.events)]))
+    assert [s.key for s in trace.steps] == ["name", "greet"]

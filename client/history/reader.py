@@ -187,6 +187,8 @@ class _Reader:
                 rec.marks.append(Mark("closed", ev.event_id, at, activity=act))
             elif et == EventType.EVENT_TYPE_MARKER_RECORDED:
                 await self._marker(ev, at)
+            elif et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+                await self._answered(ev, at)
             elif et == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
                 rec.stuck = await self._task_failure(ev.workflow_task_failed_event_attributes.failure)
             elif et == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
@@ -194,6 +196,24 @@ class _Reader:
             elif et in CLOSED:
                 rec.status, rec.closed_at = CLOSED[et], at
                 await self._closed(ev)
+
+    async def _answered(self, ev: HistoryEvent, at: datetime) -> None:
+        """A ``UserInputStep`` visit runs no activity: the accepted answer (the ``answer`` update's
+        result) marks it, unless a ``FlowStep`` upsert of the same wait marked it already."""
+        outcome = ev.workflow_execution_update_completed_event_attributes.outcome
+        if not outcome.HasField("success"):
+            return
+        accepted = await self.value(outcome.success)
+        rec = self.rec
+        if not isinstance(accepted, dict) or rec.spec is None:
+            return
+        step = rec.spec.steps.get(str(accepted.get("step")))
+        if step is None or step.kind != "user_input":
+            return
+        last = rec.marks[-1] if rec.marks else None
+        if last is not None and last.kind == "entered" and last.step == step.name:
+            return
+        rec.marks.append(Mark("entered", ev.event_id, at, step=step.name))
 
     async def _started(self, ev: HistoryEvent, at: datetime, first: bool) -> None:
         rec = self.rec
