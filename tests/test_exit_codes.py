@@ -101,6 +101,15 @@ def test_run_exits_0_on_success_1_on_a_failed_run_2_on_bad_usage_3_without_tempo
     assert "Start a server (`refinire-flow server`) or fix the address" in line
 
 
+def test_a_failed_first_connection_exits_3_every_time():
+    """The SDK's runtime starts with the first connect, failed or not, and its threads could abort
+    CPython's teardown (SIGABRT, -6) now and then: the exit guard is in place before it starts."""
+    closed = embedded.free_port()
+    codes = [cli("runs", TEMPORAL_ADDRESS=f"127.0.0.1:{closed}", REFINIRE_CONNECT_TIMEOUT="3").returncode
+             for _ in range(6)]
+    assert codes == [3] * 6
+
+
 @pytest.mark.parametrize("command", [
     ["show", "{run}"], ["answer", "{run}", "hi"], ["cancel", "{run}"], ["rerun", "{run}"],
     ["rerun", "{run}", "--from", "fetch", "--detach"], ["replay", "{run}"],

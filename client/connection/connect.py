@@ -50,6 +50,7 @@ async def connect(*, fresh: bool = False) -> Client:
 
     converter = data_converter()
     limit = float(os.environ.get("REFINIRE_CONNECT_TIMEOUT", "10"))
+    exit_guard.install()  # before the first connect: a failed one has started the SDK's runtime too
     try:
         client = await asyncio.wait_for(Client.connect(**cfg, data_converter=converter), limit)
     except Exception as exc:
@@ -62,7 +63,6 @@ async def connect(*, fresh: bool = False) -> Client:
         ) from None
     if not fresh:
         _CLIENTS[loop] = client
-    exit_guard.install()
     return client
 
 
