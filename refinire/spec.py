@@ -57,8 +57,20 @@ class _Options(_Frozen):
     _SPELLINGS: ClassVar[dict[str, str]] = {}
     """Other spellings people reach for (Temporal's ``RetryPolicy``), and ours."""
 
+    _TITLE: ClassVar[str | None] = None
+    """What the messages call these options (default: the class name)."""
+    _KEYWORDS: ClassVar[dict[str, str]] = {}
+    """Fields users set through another keyword (``step_timeout=`` sets ``start_to_close_s``)."""
+
+    @classmethod
+    def _keyword(cls, loc: tuple) -> str:
+        """The argument a user wrote for an error's field."""
+        field = str(loc[0]) if loc else ""
+        return ".".join([cls._KEYWORDS.get(field, field), *map(str, loc[1:])])
+
     def __init__(self, **data: Any) -> None:
-        name, known = type(self).__name__, list(type(self).model_fields)
+        name = self._TITLE or type(self).__name__
+        known = [self._KEYWORDS.get(f, f) for f in type(self).model_fields]
         for key in data:
             if key not in type(self).model_fields:
                 ours = self._SPELLINGS.get(key)
@@ -68,7 +80,7 @@ class _Options(_Frozen):
         try:
             super().__init__(**data)
         except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}={e['input']!r}: {e['msg']}"
+            problems = "; ".join(f"{self._keyword(e['loc'])}={e['input']!r}: {e['msg']}"
                                  for e in err.errors())
             raise FlowDefinitionError(f"{name}: {problems}. Known arguments: {known!r}.") from None
 
@@ -87,14 +99,14 @@ class RetrySpec(_Options):
                                      non_retryable_error_types=("CardDeclined",)))
     """
 
-    max_attempts: int = 3
+    max_attempts: int = Field(default=3, ge=0)
     """Attempts in all, the first included (1: never retried; 0: no limit, Temporal retries until
     the step succeeds: a step that always fails then never ends)."""
-    initial_interval_s: float = 0.5
+    initial_interval_s: float = Field(default=0.5, gt=0)
     """Seconds before the first retry."""
-    backoff: float = 2.0
+    backoff: float = Field(default=2.0, ge=1)
     """Each later wait is this many times the one before."""
-    max_interval_s: float = 30.0
+    max_interval_s: float = Field(default=30.0, gt=0)
     """Seconds the wait between attempts never exceeds."""
     non_retryable_error_types: tuple[str, ...] = ()
     """Exception type names (``type(err).__name__``) that fail the step at once, without retries.
@@ -125,7 +137,7 @@ class HistoryBudget(_Options):
     """Continue as new once a run's history is this many bytes; ``None``: Temporal's bar."""
 
 
-class StepOptions(_Frozen):
+class StepOptions(_Options):
     """A step's Temporal options as compiled (``None``: the flow's default, else ours).
 
     Set through the step's keywords (``retry=``, ``step_timeout=``, ``heartbeat=``, ``local=``) or
@@ -134,12 +146,15 @@ class StepOptions(_Frozen):
 
     retry: RetrySpec | None = None
     """The retry policy (default: 3 attempts; agents 5)."""
-    start_to_close_s: float | None = None
+    start_to_close_s: float | None = Field(default=None, gt=0)
     """Seconds one attempt may run (``step_timeout=``; default 600)."""
-    heartbeat_s: float | None = None
+    heartbeat_s: float | None = Field(default=None, gt=0)
     """Seconds without a heartbeat after which an attempt counts as lost (``heartbeat=``; default 10)."""
     local: bool | None = None
     """Run as a Temporal local activity (``local=``)."""
+
+    _TITLE: ClassVar[str | None] = "A step's options"
+    _KEYWORDS: ClassVar[dict[str, str]] = {"start_to_close_s": "step_timeout", "heartbeat_s": "heartbeat"}
 
 
 class _StepBase(_Frozen):

@@ -190,3 +190,18 @@ def test_retry_spec_names_a_wrong_argument_and_its_spelling():
     assert str(err.value) == ("HistoryBudget has no argument 'max_event'. Remove it or fix its spelling. "
                               "Known arguments: ['max_events', 'max_bytes'].")
     assert RetrySpec.model_validate({"max_attempts": 4}) == RetrySpec(max_attempts=4)  # runs read them back
+
+
+def test_a_bad_timeout_or_retry_is_refused_when_the_flow_is_built():
+    """Temporal would refuse them when it schedules the step, leaving the run stuck."""
+    with pytest.raises(FlowDefinitionError) as err:
+        FunctionStep("a", f, step_timeout=-5)
+    assert str(err.value) == ("A step's options: step_timeout=-5: Input should be greater than 0. "
+                              "Known arguments: ['retry', 'step_timeout', 'heartbeat', 'local'].")
+    with pytest.raises(FlowDefinitionError, match=r"^RetrySpec: max_attempts=-1: Input should be greater than or equal to 0"):
+        FunctionStep("a", f, retry=-1)
+    with pytest.raises(FlowDefinitionError, match=r"^A step's options: step_timeout=-1:"):
+        Flow({"a": FunctionStep("a", f)}, step_timeout=-1)
+    with pytest.raises(FlowDefinitionError, match=r"^RetrySpec: backoff=0.5: Input should be greater than or equal to 1"):
+        RetrySpec(backoff=0.5)
+    assert FunctionStep("a", f, step_timeout="10").options.start_to_close_s == 10.0
