@@ -101,6 +101,13 @@ def test_run_exits_0_on_success_1_on_a_failed_run_2_on_bad_usage_3_without_tempo
     assert "Start a server (`refinire-flow server`) or fix the address" in line
 
 
+def test_runs_limit_below_one_is_bad_usage():
+    for limit in ("0", "-1"):
+        assert error(cli("runs", "--limit", limit), 2) == (
+            f"error: refinire-flow runs: argument --limit: {limit} runs shows nothing; use 1 or more "
+            "(--all for every run). See `refinire-flow runs --help`.")
+
+
 def test_a_failed_first_connection_exits_3_every_time():
     """The SDK's runtime starts with the first connect, failed or not, and its threads could abort
     CPython's teardown (SIGABRT, -6) now and then: the exit guard is in place before it starts."""

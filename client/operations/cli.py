@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = command("runs", cmd_runs, "List runs from Temporal's visibility.")
     sp.add_argument("--flow", metavar="NAME")
     sp.add_argument("--status", choices=list(STATUSES))
-    sp.add_argument("--limit", type=int, default=20, help="show at most this many runs (default 20)")
+    sp.add_argument("--limit", type=_positive, default=20, help="show at most this many runs (default 20)")
     sp.add_argument("--all", action="store_true", help="show every run")
 
     sp = command("show", cmd_show, "Show a run (with its history) or a flow's structure (MODULE:FLOW).")
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = command("replay", cmd_replay, "Replay recorded runs with the current code (the gate before a deploy).")
     sp.add_argument("runs", nargs="*", metavar="RUN_ID")
     sp.add_argument("--flow", metavar="NAME", help="replay the latest runs of this flow")
-    sp.add_argument("--limit", type=int, default=20)
+    sp.add_argument("--limit", type=_positive, default=20)
     sp.add_argument("--module", action="append", default=[], metavar="MODULE",
                     help="module with the flow's code (needed when the flow has an explicit name)")
 
@@ -195,6 +195,17 @@ def _main(argv: Sequence[str] | None) -> int:
         return _interrupted()
     except (Exception, SystemExit) as exc:
         return _report(exc)
+
+
+def _positive(text: str) -> int:
+    """``--limit``: a whole number of runs, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use 1 or more") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} runs shows nothing; use 1 or more (--all for every run)")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
