@@ -29,10 +29,11 @@ def normalize(start: Any, steps: Any, flow_name: str | None) -> tuple[str, dict[
         if not steps:
             raise FlowDefinitionError(f"{where} has no steps. Pass at least one step, e.g. Flow({{'a': FunctionStep('a', fn)}}).")
         start = next(iter(steps))
-    elif isinstance(start, Step) and steps is None:
-        steps, start = start, None
+    elif isinstance(start, (Step, list, tuple)) and steps is None:
+        steps, start = start, None  # Flow(step) and Flow([a, b]) read as Flow(steps=...)
     if steps is None:
-        raise FlowDefinitionError(f"{where} has no steps. Pass a dict, a list of steps, or a single step.")
+        raise FlowDefinitionError(f"{where} has no steps. Pass a dict, a list of steps, or a single step "
+                                  f"(Flow({{'a': FunctionStep('a', fn)}}) or Flow(steps=[...])).")
     if isinstance(steps, Step):
         return steps.name, {steps.name: steps}
     if isinstance(steps, (list, tuple)):

@@ -205,3 +205,9 @@ def test_a_bad_timeout_or_retry_is_refused_when_the_flow_is_built():
     with pytest.raises(FlowDefinitionError, match=r"^RetrySpec: backoff=0.5: Input should be greater than or equal to 1"):
         RetrySpec(backoff=0.5)
     assert FunctionStep("a", f, step_timeout="10").options.start_to_close_s == 10.0
+
+
+def test_a_positional_list_of_steps_is_a_sequence():
+    flow = Flow([FunctionStep("a", f), FunctionStep("b", f)])
+    assert flow.spec.start == "a" and list(flow.spec.steps) == ["a", "b"] and flow.spec.steps["a"].next == "b"
+    assert flow.spec.content_hash == Flow(steps=[FunctionStep("a", f), FunctionStep("b", f)]).spec.content_hash
