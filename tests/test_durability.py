@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
@@ -130,3 +131,22 @@ async def test_a_fresh_history_replays_and_a_changed_condition_is_caught(client)
     finally:
         flow._steps["check"].condition = original
     assert result.replay_failure is not None
+
+
+async def test_attaching_to_an_ended_run_starts_no_worker_that_could_take_another_runs_step(client):
+    """`run --id` of a finished run reads its result; a worker started for it would poll the flow's
+    queue and could take, then abandon, a step of another run waiting there."""
+    import uuid
+
+    from refinire import Flow, FunctionStep
+
+    flow = Flow({"a": FunctionStep("a", lambda data, ctx: f"done {data}")}, name=f"attach-{uuid.uuid4().hex[:8]}")
+    done_id = f"{flow.name}-done"
+    assert str(await flow.run("x", run_id=done_id)) == "done x"
+    waiting = await start_run(client, flow.durable_name, flow, "y", None, None)  # no worker serves it now
+    try:
+        assert str(await flow.run("x", run_id=done_id)) == "done x"  # attach: the result, at once
+        kinds = [e.event_type for e in (await waiting.fetch_history()).events]
+        assert EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED not in kinds, kinds  # nobody took its task
+    finally:
+        await waiting.terminate("test over")

@@ -7,7 +7,7 @@ import contextlib
 import uuid
 from typing import Any, AsyncIterator, Callable
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.common import (
     RawValue,
     SearchAttributePair,
@@ -225,11 +225,23 @@ def final_context(outcome: FlowResult, spec: FlowSpec | None = None) -> Context:
     return unpack(final, outcome.views)
 
 
+async def _has_ended(client: Client, run_id: str) -> bool:
+    """Whether a run with this id exists and has closed (the newest Temporal run of its chain)."""
+    try:
+        desc = await client.get_workflow_handle(run_id).describe()
+    except RPCError:
+        return False
+    return desc.status is not None and desc.status != WorkflowExecutionStatus.RUNNING
+
+
 async def run_flow(flow: Flow, data: Any = None, ctx: Context | None = None, *,
                    run_id: str | None = None) -> RunResult:
     client = await connect()
     name = flow.register()
-    async with hosting(client, flow) as worker_task:
+    # Attaching to a run that has ended only reads its result: a worker started for it could take
+    # another run's step and abandon it when this returns.
+    ended = run_id is not None and await _has_ended(client, run_id)
+    async with (contextlib.nullcontext(None) if ended else hosting(client, flow)) as worker_task:
         handle = await start_or_attach(client, name, flow, data, ctx, run_id)
         flow.last_run_id = handle.id
         async with _serving_earlier_name(client, flow, handle, name, attached=run_id is not None), \
