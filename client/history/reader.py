@@ -151,6 +151,8 @@ class _Reader:
                 if FLOW_STEP.name in fields and FLOW_STATUS.name not in fields:
                     name = await self.value([fields[FLOW_STEP.name]])
                     rec.marks.append(Mark("entered", ev.event_id, at, step=str(name)))
+                elif FLOW_STEP.name in fields and await self.value([fields[FLOW_STATUS.name]]) == "Waiting":
+                    self._enter_wait(str(await self.value([fields[FLOW_STEP.name]])), ev.event_id, at)
             elif et == EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
                 memo = ev.workflow_properties_modified_event_attributes.upserted_memo.fields
                 for name in memo:
@@ -199,7 +201,7 @@ class _Reader:
 
     async def _answered(self, ev: HistoryEvent, at: datetime) -> None:
         """A ``UserInputStep`` visit runs no activity: the accepted answer (the ``answer`` update's
-        result) marks it, unless a ``FlowStep`` upsert of the same wait marked it already."""
+        result) marks it, unless its ``Waiting`` upsert marked it already."""
         outcome = ev.workflow_execution_update_completed_event_attributes.outcome
         if not outcome.HasField("success"):
             return
@@ -208,12 +210,20 @@ class _Reader:
         if not isinstance(accepted, dict) or rec.spec is None:
             return
         step = rec.spec.steps.get(str(accepted.get("step")))
-        if step is None or step.kind != "user_input":
+        if step is not None:
+            self._enter_wait(step.name, ev.event_id, at)
+
+    def _enter_wait(self, name: str, event_id: int, at: datetime) -> None:
+        """A ``UserInputStep``'s visit, marked once per wait (by its ``Waiting`` upsert when the
+        run has search attributes, else by its accepted answer); other steps that wait (a
+        ``ClarifyAgent``) run activities, which mark their visits."""
+        rec = self.rec
+        if rec.spec is None or not any(s.kind == "user_input" and s.name == name for s in rec.spec.steps.values()):
             return
         last = rec.marks[-1] if rec.marks else None
-        if last is not None and last.kind == "entered" and last.step == step.name:
+        if last is not None and last.kind == "entered" and last.step == name:
             return
-        rec.marks.append(Mark("entered", ev.event_id, at, step=step.name))
+        rec.marks.append(Mark("entered", event_id, at, step=name))
 
     async def _started(self, ev: HistoryEvent, at: datetime, first: bool) -> None:
         rec = self.rec
