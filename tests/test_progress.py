@@ -416,3 +416,22 @@ def test_core_warnings_caused_by_progress_queries_are_debug_records():
     assert demote.filter(late) is False and late.levelno == logging.DEBUG
     other = record("[sdk_core] Workflow task duration exceeded 5 seconds")
     assert demote.filter(other) is True and other.levelno == logging.WARNING
+
+
+async def test_watch_of_a_run_no_worker_serves_says_so_at_once(client):
+    """No worker polls the flow's queue: the look asks no query (one would wait for a worker)."""
+    from refinire import Flow, FunctionStep
+
+    flow = Flow(steps=[FunctionStep("only", lambda data, ctx: data)], name=rid("nobody-serves"))
+    run_id = rid("watch-no-worker")
+    handle = await start_or_attach(client, flow.durable_name, flow, "x", None, run_id)
+    watch = Command("watch", run_id)
+    try:
+        assert await watch.shows(r"^run ", deadline_s=10) == f"run {run_id} · flow {flow.durable_name}"
+        line = await watch.shows("no worker runs flow", deadline_s=10)
+        assert line.endswith(f"no worker runs flow {flow.durable_name!r} (task queue 'refinire.{flow.durable_name}'): "
+                             "the run waits until one does (`refinire-flow worker MODULE`, or the script that "
+                             "started it)"), line
+    finally:
+        watch.kill()
+        await handle.terminate("test over")

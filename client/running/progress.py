@@ -34,8 +34,8 @@ from client.history.reader import failure_text
 __all__ = ["Attempt", "Look", "RunWatcher", "failure_text"]
 
 QUERY_TIMEOUT = timedelta(seconds=10)
-"""A query waits for a worker; a look does not wait longer than this for one. Without a worker the
-server answers at once; a worker that answers after the client gave up logs a warning, so this is
+"""A query waits for a worker; a look does not wait longer than this for one. Without a worker
+polling the flow's queue a look asks nothing (``has_worker``); a worker that answers after the client gave up logs a warning, so this is
 generous for a busy worker."""
 QUERY_EVERY_S = 2.0
 """Queries are asked at most this often: while a step's activity is pending its description says
@@ -172,6 +172,9 @@ class RunWatcher:
                 prev.step, prev.kind, prev.done, prev.question, prev.worker)
             return
         self._asked_at = now
+        if not await has_worker(self.client, desc.task_queue):
+            look.worker = "none"  # a query would wait for a worker that is not there
+            return
         handle = self.client.get_workflow_handle(self.run_id, run_id=desc.run_id)  # the run described
         path, asked = await asyncio.gather(handle.query("path", rpc_timeout=QUERY_TIMEOUT),
                                            handle.query("pending_question", rpc_timeout=QUERY_TIMEOUT),
