@@ -179,7 +179,8 @@ def _when(value: datetime) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """``4.2s``, ``3m07s``, ``2h05m``."""
     if seconds < 60:
         return f"{seconds:.1f}s"
     minutes, secs = divmod(int(seconds), 60)
@@ -192,7 +193,7 @@ def _duration(seconds: float) -> str:
 def table_cells(rows: list[RunRow]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
     """The header and the cells of the runs table, as text."""
     header = ("RUN ID", "FLOW", "STATUS", "STEP", "STARTED", "DURATION")
-    return header, [(r.run_id, r.flow, r.status, r.step or "-", _when(r.start), _duration(r.duration_s))
+    return header, [(r.run_id, r.flow, r.status, r.step or "-", _when(r.start), duration(r.duration_s))
                     for r in rows]
 
 
@@ -204,5 +205,5 @@ def format_table(rows: list[RunRow]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["RunRow", "STATUSES", "build_query", "find_run", "flow_from_id", "format_table", "iter_runs",
+__all__ = ["RunRow", "STATUSES", "build_query", "duration", "find_run", "flow_from_id", "format_table", "iter_runs",
            "list_runs", "run_agents", "run_started", "table_cells", "to_row"]

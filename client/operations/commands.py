@@ -337,7 +337,7 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
 
 async def cmd_watch(args: argparse.Namespace) -> int:
     from .watch import watch
-    from client.running.progress_view import duration
+    from client.history.listing import duration
 
     client = await _client()
     await _describe(client, args.run_id)
@@ -387,26 +387,13 @@ async def cmd_cancel(args: argparse.Namespace) -> int:
         raise UsageError(f"Cannot cancel run {args.run_id!r}: {err.message}") from None
     _out(f"cancel requested for run {args.run_id}")
     queue = (await handle.describe()).task_queue
-    if not await _polled(client, queue):
+    from client.running.progress import has_worker
+
+    if not await has_worker(client, queue):
         _err(f"no worker polls {queue!r} now: the run ends CANCELED once a worker for its flow runs "
              "(`refinire-flow worker MODULE`, or the script that started it); until then it shows "
              "as running, and a step that was interrupted may start once more before it stops")
     return EXIT_OK
-
-
-async def _polled(client: Any, queue: str) -> bool:
-    """Whether some worker polls ``queue`` for workflow tasks (what a cancel needs to take effect)."""
-    from temporalio.api.enums.v1 import TaskQueueType
-    from temporalio.api.taskqueue.v1 import TaskQueue
-    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-
-    try:
-        resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
-            namespace=client.namespace, task_queue=TaskQueue(name=queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
-    except Exception:
-        return True  # cannot tell: say nothing
-    return bool(resp.pollers)
 
 
 def cmd_search_attributes(args: argparse.Namespace) -> int:

@@ -23,9 +23,11 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from client.history.listing import duration
+
 from .progress import Look
 
-__all__ = ["Display", "LiveDisplay", "PlainDisplay", "PROGRESS_ENV", "display_for", "duration", "state_line"]
+__all__ = ["Display", "LiveDisplay", "PlainDisplay", "PROGRESS_ENV", "display_for", "state_line"]
 
 PROGRESS_ENV = "REFINIRE_PROGRESS"
 """``0`` (or ``off``) turns off the progress of ``flow.run``, ``refinire-flow run`` and ``rerun``."""
@@ -41,17 +43,6 @@ class Display(Protocol):
     def update(self, look: Look) -> None: ...
 
     def close(self) -> None: ...
-
-
-def duration(seconds: float) -> str:
-    """``4.2s``, ``3m07s``, ``2h05m``."""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def _short(text: str) -> str:
