@@ -83,3 +83,22 @@ def dev_server(root: Path, *, ui: bool = False) -> Iterator[dict]:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+async def connect_when_ready(address: str, deadline_s: float = 60):
+    """A client of a server that has just started: its port opens before its frontend is healthy
+    ("Frontend is not healthy yet"), so connecting is retried until it is, or the deadline."""
+    import asyncio
+
+    from temporalio.client import Client
+
+    from client.connection.codec import data_converter
+
+    end = time.monotonic() + deadline_s
+    while True:
+        try:
+            return await Client.connect(address, data_converter=data_converter())
+        except RuntimeError as exc:
+            if "not healthy" not in str(exc) or time.monotonic() > end:
+                raise
+            await asyncio.sleep(0.1)

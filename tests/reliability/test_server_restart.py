@@ -15,11 +15,9 @@ import subprocess
 import time
 
 import pytest
-from temporalio.client import Client
 
 import procs
 from client.connection import embedded
-from client.connection.codec import data_converter
 from client.running.start import start_run
 from reliability import flows_crash, ledger as L
 from reliability.workers import publish, start_polling, until
@@ -50,7 +48,7 @@ async def test_server_killed_and_restarted_mid_run_loses_nothing(own_server, led
     port, start = own_server
     server = start()
     address = f"127.0.0.1:{port}"
-    client = await Client.connect(address, data_converter=data_converter())
+    client = await procs.connect_when_ready(address)
     flow = flows_crash.func_flow
     workers.append(await start_polling(client, ["reliability.flows_crash"], flow.durable_name,
                                        tmp_path / "w.log", TEMPORAL_ADDRESS=address))
