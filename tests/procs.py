@@ -102,3 +102,22 @@ async def connect_when_ready(address: str, deadline_s: float = 60):
             if "not healthy" not in str(exc) or time.monotonic() > end:
                 raise
             await asyncio.sleep(0.1)
+
+
+@contextlib.asynccontextmanager
+async def serving(client, *flows):
+    """In-process workers (``build_worker``) for ``flows`` while the block runs."""
+    import asyncio
+
+    from client.serving.worker import build_worker
+
+    workers = [build_worker(client, f) for f in flows]
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        yield
+    finally:
+        for w in workers:
+            await w.shutdown()
+        for t in tasks:
+            with contextlib.suppress(BaseException):
+                await t

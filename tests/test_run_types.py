@@ -5,37 +5,24 @@ and rerun like a run named after its flow, and its rerun starts under the flow's
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
-from typing import Any, AsyncIterator
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from client.operations import cli
 from client.running.start import start_run
+from procs import serving
 from flows.corpus import corpus_function, corpus_user_input
 from refinire.context import Context
 from workflows.io import WORKFLOW_NAME, FlowResult, FlowRun, task_queue_for
 from workflows.search import FLOW_NAME, FLOW_STATUS
-from worker import build_worker
 
 
 def rid(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@contextlib.asynccontextmanager
-async def serving(client: Client, flow: Any) -> AsyncIterator[None]:
-    worker = build_worker(client, flow)
-    task = asyncio.create_task(worker.run())
-    try:
-        yield
-    finally:
-        await worker.shutdown()
-        with contextlib.suppress(BaseException):
-            await task
 
 
 async def start_as_0_3(client: Client, flow: Any, data: Any, run_id: str):

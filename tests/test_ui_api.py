@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import http.cookiejar
 import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 from temporalio.client import Client
@@ -26,8 +25,7 @@ from client.connection.codec import data_converter
 from client.running.start import start_run
 from client.running.handle import RunHandle
 from flows.corpus import corpus_failed, corpus_function, corpus_user_input
-from procs import dev_server
-from worker import build_worker
+from procs import dev_server, serving
 
 
 @pytest.fixture(scope="module")
@@ -80,20 +78,6 @@ class UiApi:
 def payload(p: dict[str, Any]) -> Any:
     """A payload as the UI decodes it (json/plain, base64 in the API's JSON)."""
     return json.loads(base64.b64decode(p["data"]))
-
-
-@contextlib.asynccontextmanager
-async def serving(client: Client, *flows: Any) -> AsyncIterator[None]:
-    workers = [build_worker(client, f) for f in flows]
-    tasks = [asyncio.create_task(w.run()) for w in workers]
-    try:
-        yield
-    finally:
-        for w in workers:
-            await w.shutdown()
-        for t in tasks:
-            with contextlib.suppress(BaseException):
-                await t
 
 
 async def test_the_run_page_shows_the_flow_its_input_output_and_where_it_is(ui_server):
