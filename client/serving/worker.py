@@ -31,6 +31,7 @@ from refinire.flow import Flow
 from workflows.refinire_flow import WORKFLOWS
 from workflows.io import task_queue_for
 
+from .contexts import ContextFreeRunner, needs_contexts
 from .logs import configure
 from .telemetry import install_metrics, worker_interceptors
 
@@ -58,6 +59,8 @@ SANDBOX_RUNNER = DecodeAwareRunner(SandboxedWorkflowRunner(
 sandbox cost every run about 1–3 ms (executing the module and decorating the workflow class anew),
 a tenth of a one-step run; its code is still checked by every replay under ``STRICT_RUNNER``.
 The flows' own modules (conditions) are the worker's, unsandboxed, under either runner."""
+_CONTEXT_FREE_RUNNER = ContextFreeRunner(SANDBOX_RUNNER)
+"""``SANDBOX_RUNNER`` for workers whose converter reads no serialization context (``contexts``)."""
 
 
 def _extra_activities() -> list:
@@ -83,7 +86,7 @@ def build_worker(client: Client, flow: Flow, *, max_cached_workflows: int = 1000
         task_queue=task_queue_for(name),
         workflows=WORKFLOWS,
         activities=[*ACTIVITIES, *_extra_activities()],
-        workflow_runner=SANDBOX_RUNNER,
+        workflow_runner=SANDBOX_RUNNER if needs_contexts(client.data_converter) else _CONTEXT_FREE_RUNNER,
         max_cached_workflows=max_cached_workflows,
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout_s),
         graceful_shutdown_timeout=timedelta(seconds=kwargs.pop("graceful_shutdown_s", 0)),
