@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from refinire import registry
     from refinire.context import Context
     from refinire.errors import rebuild_exception
-    from refinire.outline import outline
+    from refinire.outline import drawn
     from refinire.spec import (
         END,
         ConditionSpec,
@@ -75,7 +75,6 @@ class Interpreter:
         self._last_size = 0
         self._spec: FlowSpec | None = None
         self._run_fields: tuple[Any, Any] = (None, None)
-        self._drawings: dict[str | None, str] = {}
         self.waits = agents.Waits()
 
     # Visibility -------------------------------------------------------------------------
@@ -247,11 +246,9 @@ class Interpreter:
             workflow.set_current_details(f"{what}\n\n```\n{self._drawing(key)}\n```")
 
     def _drawing(self, key: str | None) -> str:
-        """The flow drawn with step ``key`` marked, drawn once per step (a loop revisits steps)."""
-        if key not in self._drawings:
-            assert self._spec is not None
-            self._drawings[key] = outline(self._spec, current=key)
-        return self._drawings[key]
+        """The flow drawn with step ``key`` marked (drawn once per worker process and flow)."""
+        assert self._spec is not None
+        return drawn(self._spec, current=key)
 
     async def _run_step(self, spec: FlowSpec, step: StepSpec, ctx: Context,
                         visit: int) -> tuple[Context, str | None]:

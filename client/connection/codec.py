@@ -16,13 +16,14 @@ import base64
 import binascii
 import copy
 import dataclasses
+import functools
 import hashlib
 import os
 from typing import Any, Sequence
 
 from temporalio.api.common.v1 import Payload
 from pydantic_core import to_json
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, pydantic_data_converter
 from temporalio.converter import (
     CompositePayloadConverter,
@@ -149,17 +150,32 @@ def codec_from_env(environ: dict[str, str] | None = None) -> EncryptionCodec | N
     return EncryptionCodec(parse_key(text), env.get(KEY_ID_ENV) or None)
 
 
+@functools.lru_cache(maxsize=1024)
+def _adapter(type_hint: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(type_hint)
+
+
 class WireJSONConverter(PydanticJSONPlainPayloadConverter):
     """Pydantic's JSON, with our models written compactly (``refinire.wire``): the same bytes
-    Temporal's pydantic converter reads, without the fields left at their defaults."""
+    Temporal's pydantic converter reads, without the fields left at their defaults.
+
+    Type adapters are shared by the process: the SDK's converter caches them per converter, and a
+    worker makes a converter for every run, so each run built its own (about 0.5 ms each)."""
 
     def to_payload(self, value: Any) -> Payload | None:
         return Payload(metadata={"encoding": self.encoding.encode()}, data=to_json(value, context=WIRE))
 
     def from_payload(self, payload: Payload, type_hint: Any = None) -> Any:
         """JSON the model rejects is ``PayloadNotDecodable`` (a run fails at once, not its task forever)."""
+        hint = Any if type_hint is None else type_hint
         try:
-            return super().from_payload(payload, type_hint)
+            hash(hint)
+        except TypeError:
+            adapter = TypeAdapter(hint)
+        else:
+            adapter = _adapter(hint)
+        try:
+            return adapter.validate_json(payload.data)
         except ValidationError as err:
             invalid_payload(err, type_hint, payload)  # raises, naming the run, the model and the fix
 

@@ -18,7 +18,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, TerminatedError, CancelledError
 from temporalio.service import RPCError
 
-from refinire.outline import outline
+from refinire.outline import drawn
 from refinire.result import RunResult
 from refinire.context import Context
 from refinire.errors import FlowCancelled, FlowExecutionError, rebuild_exception
@@ -53,7 +53,7 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
         ctx.trace_id = spec_flow.trace_id
     ctx.result = None  # the workflow sets it from FlowRun.input: the input travels once
     # The UI renders details as Markdown (no Mermaid): the flow drawn as text, in a code block.
-    details = f"```\n{outline(spec)}\n```" if spec is not None else None
+    details = f"```\n{drawn(spec)}\n```" if spec is not None else None
     try:
         # The input and context keep their types (workflows.values); the workflow decodes them.
         ctx, views = pack(ctx)
