@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+import weakref
 from typing import Any, AsyncIterator, Callable
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
@@ -45,6 +46,7 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
                     rerun_of: str | None = None, summary: str | None = None,
                     memo: dict[str, Any] | None = None) -> WorkflowHandle:
     """Start the run, or return a handle to the existing run with that id (attach, never restart)."""
+    fresh = run_id is None  # a new random id cannot meet an existing run: this start is the run's
     run_id = run_id or new_run_id(flow_name)
     sa_ready = await search_attributes_ready(client)
     spec = spec_flow.spec if spec_flow is not None else None
@@ -73,7 +75,7 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
     # The workflow type is the flow's name (workflows.start); a flow named like the type of the
     # runs before it would reach the old interpreter, so it is started the old way.
     args = await _refuse_oversized(client, flow_name, [arg] if flow_name == WORKFLOW_NAME else start_args(arg))
-    return await client.start_workflow(
+    handle = await client.start_workflow(
         flow_name, args=args, id=run_id, task_queue=task_queue_for(flow_name),
         result_type=FlowResult,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -84,6 +86,14 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
                                                  SearchAttributePair(FLOW_STATUS, "Running")])
         if sa_ready else None,
     )
+    if fresh:
+        _RUN_FIELDS[handle] = (ctx.trace_id, ctx.start_time)
+    return handle
+
+
+_RUN_FIELDS: "weakref.WeakKeyDictionary[WorkflowHandle, tuple[Any, Any]]" = weakref.WeakKeyDictionary()
+"""The trace id and start time a run was started with, for the handles of runs this process
+started (``_completed`` reads them from the run's start event otherwise)."""
 
 
 PAYLOAD_LIMIT = 2 * 1024 * 1024
@@ -172,9 +182,10 @@ async def wait_result(handle: WorkflowHandle, flow_name: str,
 
 async def _completed(client: Client, handle: WorkflowHandle, outcome: FlowResult) -> FlowResult:
     """The result with what a format-3 run left out of it put back: the run's trace id and start
-    time come from the start event of its last Temporal run (one history page of one event)."""
-    fields = None
-    if outcome.needs_run_fields:
+    time, as this process started the run with them, else from the start event of its last
+    Temporal run (one history page of one event)."""
+    fields = _RUN_FIELDS.get(handle)
+    if fields is None and outcome.needs_run_fields:
         async for event in handle.fetch_history_events(page_size=1):
             started = event.workflow_execution_started_event_attributes
             run = read_start(await client.data_converter.decode(started.input.payloads),
