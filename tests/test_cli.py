@@ -195,6 +195,8 @@ async def test_answer_reaches_a_waiting_run_and_cancel_stops_one(client, capsys)
     assert await task == 0
     out = capsys.readouterr().out
     assert "answered step 'ask'" in out and "hello Ada" in out
+    values = {p.key.name: p.value for p in (await client.get_workflow_handle(run_id).describe()).typed_search_attributes}
+    assert "FlowStatus" not in values and "FlowStep" not in values  # the answered wait unset them
     assert await cli.amain(["answer", run_id, "again"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
 
@@ -226,8 +228,12 @@ async def test_the_temporal_ui_reads_like_the_flow(log, client, capsys):
     # The UI renders details as Markdown, without Mermaid: the flow is drawn as text in a code block.
     assert await desc.static_details() == "```\nfetch → enrich → fragile → publish → END\n```"
     attrs = desc.typed_search_attributes
-    # A completed run is found by its status; FlowStep names the step of runs that wait or failed.
-    assert (attrs.get(FLOW_NAME), attrs.get(FLOW_STATUS), attrs.get(FLOW_STEP)) == (FLOW, "Completed", None)
+    # A completed run is found by its execution status; FlowStatus and FlowStep mark only runs that
+    # wait, failed or were cancelled (format 4: nothing is upserted when a run completes).
+    assert (attrs.get(FLOW_NAME), attrs.get(FLOW_STATUS), attrs.get(FLOW_STEP)) == (FLOW, None, None)
+    upserts = [e async for e in handle.fetch_history_events()
+               if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]
+    assert upserts == []
     summaries = []
     async for event in handle.fetch_history_events():
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:

@@ -48,7 +48,8 @@ def test_the_start_event_holds_the_input_first_and_reads_back_as_the_run():
                   format=FORMAT, search_attributes=True, code="tests.flows.corpus:corpus_function")
     args = wire(start_args(run))
     assert args[0] == {"text": "hi"}  # what the UI's Input panel opens on
-    assert args[1]["trace"] == "20261130_1" and "flow_name" not in args[1] and "format" not in args[1]
+    assert args[1]["trace"] == "20261130_1" and "flow_name" not in args[1]
+    assert args[1]["format"] == FORMAT == 4  # only format 3, the first written so, goes unwritten
     back = read_start(args, flow.durable_name)
     back.search_attributes = True  # the workflow reads it from the run's search attributes
     assert back == run

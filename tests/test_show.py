@@ -398,7 +398,7 @@ def _rows(text: str) -> list[list[str]]:
     return rows
 
 
-@pytest.mark.parametrize("version", ["0.1.0", "0.2.0", "0.3.0", "0.4.0"])
+@pytest.mark.parametrize("version", ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"])
 async def test_a_user_input_step_is_a_visit_in_every_recorded_version(version):
     """A UserInputStep runs no activity: its accepted answer marks the visit, in runs recorded by
     every version (the replay corpus), so `show` lists it before the step it feeds."""

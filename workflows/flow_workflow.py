@@ -118,6 +118,7 @@ class Interpreter:
             raise _fail(f"Flow {spec.name!r} has no step {current!r} to start at. "
                         f"Known steps: {list(spec.steps)!r}", "UnknownStep", step=current)
         self.waits.search_attributes = run.search_attributes
+        self.waits.format = self._format
         if self._format >= 3:
             self.waits.drawing = self._drawing
         try:
@@ -214,7 +215,7 @@ class Interpreter:
             merged_options(spec, step.options).local)
 
     def _upsert_state(self, status: str) -> None:
-        if self._search_attributes:
+        if self._search_attributes and search.settled(self._format, status):
             # Format 3: a completed run's FlowStep (its last step, the same for most runs of a
             # flow) is left out; where a run waits or failed, FlowStep names the step.
             last = self._format >= 3 and status == "Completed"

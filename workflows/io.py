@@ -17,13 +17,15 @@ RUN_FIELDS = ("trace_id", "start_time")
 
 TASK_QUEUE_PREFIX = "refinire."
 WORKFLOW_NAME = "RefinireFlow"
-FORMAT = 3
+FORMAT = 4
 """What a run started now records. 1: every activity carried the whole context both ways, parallel
 writes merged last-writer-wins, no continue-as-new. 2: activities carry what the step reads and
 return what it changed (``ContextDelta``), parallel writes merge as diffs, long runs continue as
 new. 3: the workflow type is the flow's name and the start event holds ``[input, settings]``
 (``workflows.start``); a step's input leaves out what the activity reads from ``activity.info()``
 (flow name, step key) or its id (visit count); the run's failure carries the step's traceback.
+4: ``FlowStatus`` marks only what Temporal's execution status cannot say (``workflows.search``): it is
+not set at the start, a resumed wait unsets it, and a completed run upserts nothing.
 Runs keep the format they started with, so recorded histories replay unchanged."""
 
 

@@ -10,7 +10,22 @@ from temporalio import workflow
 
 from .formats import FLOW_NAME, FLOW_STATUS, FLOW_STEP
 
-__all__ = ["FLOW_NAME", "FLOW_STATUS", "FLOW_STEP", "upsert_state"]
+__all__ = ["FLOW_NAME", "FLOW_STATUS", "FLOW_STEP", "resumed", "settled", "upsert_state"]
+
+
+def settled(run_format: int, status: str) -> bool:
+    """Whether a run of this format marks ``status`` with an upsert. From format 4 ``FlowStatus``
+    holds only what ``ExecutionStatus`` cannot say: ``Waiting`` (for an answer), and with
+    ``FlowStep`` where a run failed or was cancelled; a completed run upserts nothing."""
+    return run_format < 4 or status not in ("Completed", "Running")
+
+
+def resumed(run_format: int, step_name: str) -> None:
+    """A wait ended: format 4 unsets ``FlowStatus`` and ``FlowStep``; earlier formats say Running."""
+    if run_format < 4:
+        upsert_state("Running", step_name)
+    else:
+        workflow.upsert_search_attributes([FLOW_STATUS.value_unset(), FLOW_STEP.value_unset()])
 
 
 def upsert_state(status: str, step_name: str | None) -> None:

@@ -54,6 +54,7 @@ class Waits:
         self.pending: PendingQuestion | None = None
         self._answer: str | None = None
         self.search_attributes = False
+        self.format = 1
         self.drawing: Callable[[str | None], str] | None = None
         """Format 3: the flow drawn with a step marked, for the current details."""
 
@@ -104,6 +105,6 @@ class Waits:
         finally:
             self._details(f"Step **{step_name}** ({kind}), answered or timed out", step_key)
             if self.search_attributes:
-                search.upsert_state("Running", step_name)
+                search.resumed(self.format, step_name)
         text, self._answer = self._answer, None
         return text

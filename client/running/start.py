@@ -29,7 +29,7 @@ from refinire.spec import FlowSpec
 from workflows.io import FORMAT, TASK_QUEUE_PREFIX, WORKFLOW_NAME, FlowResult, FlowRun, spans, task_queue_for
 from workflows.start import read_start, start_args
 from workflows.values import SUPPORTED, NotEncodable, encode
-from workflows.formats import AGENTS_MEMO, FLOW_NAME, FLOW_STATUS, agent_names, run_summary
+from workflows.formats import AGENTS_MEMO, FLOW_NAME, agent_names, run_summary
 
 from client.connection.connect import connect, search_attributes_ready, ui_url
 from client.history.trace import ledgers, load_trace_sync
@@ -82,8 +82,8 @@ async def start_run(client: Client, flow_name: str, spec_flow: Flow | None, data
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         static_summary=summary or run_summary(flow_name, data), static_details=details,
         memo=memo or None,
-        search_attributes=TypedSearchAttributes([SearchAttributePair(FLOW_NAME, flow_name),
-                                                 SearchAttributePair(FLOW_STATUS, "Running")])
+        # FlowStatus says only what the execution status cannot (format 4, workflows.search).
+        search_attributes=TypedSearchAttributes([SearchAttributePair(FLOW_NAME, flow_name)])
         if sa_ready else None,
     )
     if fresh:
