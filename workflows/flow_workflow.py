@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
         StepInput,
         StepOutput,
     )
-    from .limits import Limits, check_fan_out, check_payload
+    from .limits import Limits, check_fan_out, check_payload, checked_payload
     from .parallel import merge_branches
     from .runtime import StepFailed, call_activity, failure_with_trace, merged_options, record_decision
     from .start import read_start, start_args
@@ -99,7 +99,7 @@ class Interpreter:
         self.waits.validate(answer)
 
     # The interpreter --------------------------------------------------------------------
-    async def _run(self, run: FlowRun) -> FlowResult:
+    async def _run(self, run: FlowRun) -> FlowResult | RawValue:
         self._flow_name = run.flow_name
         self._search_attributes = run.search_attributes
         self._format = run.format
@@ -136,7 +136,7 @@ class Interpreter:
         return result
 
     async def _interpret(self, spec: FlowSpec, ctx: Context, current: str | None,
-                         run: FlowRun) -> FlowResult:
+                         run: FlowRun) -> FlowResult | RawValue:
         visits = run.visits
         limits = Limits(spec.history_budget)
         while current is not None:
@@ -166,9 +166,10 @@ class Interpreter:
         ctx.current_step = None
         last = self._path[-1] if self._path else spec.start
         what = "the run's result (its output and final context)"
+        sent: FlowResult | RawValue
         if self._format < 2:
             wire = self._wire(lambda: encoded(ctx), spec, last, what)
-            result = FlowResult(output=wire.result, context=wire, path=self._path)
+            sent = FlowResult(output=wire.result, context=wire, path=self._path)
         else:
             # span_history is the path with names: the reader rebuilds it from ``path`` and the spec.
             wire, views = self._wire(lambda: pack(ctx, keep_workflow_fields=True), spec, last, what)
@@ -184,10 +185,11 @@ class Interpreter:
                     "own_run_fields": (ctx.trace_id, ctx.start_time) != self._run_fields,
                     "context": result.context.model_copy(update={
                         "finished": False, "step_count": 0 if counted else ctx.step_count})})
-            check_payload(result, spec.name, last, what)
+            # Checked from the bytes that are sent: the result is encoded once.
+            sent = RawValue(checked_payload(result, spec.name, last, what)[0])
         self._upsert_state("Completed")
         self._current = None
-        return result
+        return sent
 
     async def _continue_as_new(self, spec: FlowSpec, ctx: Context, current: str, visits: int,
                                run: FlowRun) -> None:
@@ -430,7 +432,7 @@ class FlowByName(Interpreter):
     """Runs of format 3: the workflow type is the flow's name (``workflows.start``)."""
 
     @workflow.run
-    async def run(self, args: Sequence[RawValue]) -> FlowResult:
+    async def run(self, args: Sequence[RawValue]) -> FlowResult | RawValue:
         convert = workflow.payload_converter()
         values = [convert.from_payload(a.payload) for a in args]
         run = read_start(values, workflow.info().workflow_type)

@@ -9,6 +9,7 @@ loads a run's workflow module anew for every run, decorates one class for a new 
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.common import RawValue
 
 from .flow_workflow import FlowByName, Interpreter
 
@@ -21,7 +22,7 @@ class FlowWorkflow(Interpreter):
     """Runs started as ``RefinireFlow`` (formats 1 and 2, or a flow itself named so)."""
 
     @workflow.run
-    async def run(self, run: FlowRun) -> FlowResult:
+    async def run(self, run: FlowRun) -> FlowResult | RawValue:
         return await self._run(run)
 
 
