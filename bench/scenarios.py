@@ -34,7 +34,7 @@ class Sizes:
 
     @classmethod
     def quick(cls) -> "Sizes":
-        return cls(latency_rounds=16, warmup=2, throughput_runs=40, throughput_rounds=2,
+        return cls(latency_rounds=30, warmup=2, throughput_runs=40, throughput_rounds=2,
                    local_rounds=4, fanout_rounds=1, server_rounds=2, oneshot_rounds=2)
 
 
