@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 
 import procs
+from client.running.draining import grace_s
 from client.running.start import start_run
 from flows.inproc import gate_flow
 from workflows.io import FlowResult
@@ -37,7 +38,8 @@ asyncio.run(main())
 class Script:
     """A script subprocess running one run of ``gate_flow``, its stdout and stderr kept apart."""
 
-    def __init__(self, tmp_path: Path, ledger: Path, tag: str, run_id: str, *, cli: bool = False):
+    def __init__(self, tmp_path: Path, ledger: Path, tag: str, run_id: str, *, cli: bool = False,
+                 **extra: str):
         self.out, self.err = tmp_path / f"{tag}.out", tmp_path / f"{tag}.err"
         if cli:
             args = ["-m", "client", "run", "flows.inproc:gate_flow", tag, "--id", run_id]
@@ -45,7 +47,7 @@ class Script:
             (tmp_path / "script.py").write_text(SCRIPT)
             args = [str(tmp_path / "script.py"), tag, run_id]
         self.proc = subprocess.Popen([sys.executable, *args], cwd=procs.TESTS,
-                                     env=procs.env(REFINIRE_TEST_LEDGER=str(ledger)),
+                                     env=procs.env(REFINIRE_TEST_LEDGER=str(ledger), **extra),
                                      stdout=open(self.out, "wb"), stderr=open(self.err, "wb"))
 
     def stderr(self) -> str:
@@ -175,3 +177,45 @@ async def test_ctrl_c_twice_leaves_at_once_and_says_the_attempt_is_lost(client, 
         script.stop()
         _release(ledger, "own")
         await client.get_workflow_handle(own).terminate("test over")
+
+
+async def test_a_step_still_running_when_the_window_ends_is_cancelled_and_the_script_says_so(
+        client, tmp_path):
+    ledger = tmp_path / "ledger.txt"
+    own = _ids("own")
+    script = Script(tmp_path, ledger, "own", own, REFINIRE_GRACEFUL_SHUTDOWN="0.5")
+    worker = None
+    try:
+        procs.wait_for(lambda: _started(ledger, "own", script.proc.pid), "the script's step")
+        script.proc.send_signal(signal.SIGINT)
+        script.wait_stderr(f"finishing step 'gate' of run {own!r} before exiting (up to 0.5 s)")
+        script.wait_stderr(f"step 'gate' of run {own!r} did not finish within 0.5 s: its attempt was "
+                           "cancelled and counts against the step's retries")
+        _release(ledger, "own")  # the step's thread cannot be stopped: the process waits for it
+        assert script.proc.wait(30) == 130
+        # One attempt allowed: the cancelled one fails the run once a worker takes it up.
+        worker = procs.start_worker(["flows.inproc"], tmp_path / "worker.log",
+                                    REFINIRE_TEST_LEDGER=str(ledger))
+        with pytest.raises(WorkflowFailureError) as failed:
+            await client.get_workflow_handle(own, result_type=FlowResult).result()
+        assert "failed at step 'gate': WorkerShutdown" in str(failed.value.cause)
+    finally:
+        script.stop()
+        if worker is not None:
+            procs.stop(worker)
+    attempts, failures = await _gate_record(client, own)
+    assert attempts == [1] and failures == ["EVENT_TYPE_ACTIVITY_TASK_FAILED"]
+
+
+def test_the_window_comes_from_the_environment_and_a_bad_value_names_the_fix(monkeypatch):
+    monkeypatch.delenv("REFINIRE_GRACEFUL_SHUTDOWN", raising=False)
+    assert grace_s() == 30
+    monkeypatch.setenv("REFINIRE_GRACEFUL_SHUTDOWN", "2.5")
+    assert grace_s() == 2.5
+    for bad in ("soon", "-1", "nan", "inf"):
+        monkeypatch.setenv("REFINIRE_GRACEFUL_SHUTDOWN", bad)
+        with pytest.raises(ValueError) as err:
+            grace_s()
+        assert str(err.value).startswith(f"REFINIRE_GRACEFUL_SHUTDOWN={bad!r} is not a number of seconds: "
+                                         "set it to 0 or more")
+        assert "unset it for the default 30" in str(err.value)
