@@ -18,6 +18,11 @@ So a stopping in-process worker behaves like ``refinire-flow worker`` on SIGTERM
 The window opens when the script's last run in this event loop returns, and on the first Ctrl-C
 (``asyncio.run`` turns it into a cancellation of the script's main task, which reaches here).
 With nothing in flight the worker stops at once and nothing is printed.
+
+``flow.run`` returns after the drain, not before: when a script's main coroutine returns,
+``asyncio.run`` cancels every task left in the loop, the SDK's own included, so a drain left to run
+in the background would abandon the step after all. A second Ctrl-C leaves with ``os._exit``:
+a sync step's thread cannot be stopped, and a normal exit would wait for it.
 """
 
 from __future__ import annotations
