@@ -1,7 +1,8 @@
 """In-process workers for ``flow.run``: one per (event loop, flow), shared by concurrent runs.
 
 A script needs nothing else running. The worker lives while some run of the flow is being
-awaited in this loop and is shut down when the last one returns.
+awaited in this loop and stops polling when the last one returns (or on Ctrl-C); the steps it is
+executing then get a window to finish (``draining.py``), whichever run they belong to.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from temporalio.worker import Worker
 
 from refinire.flow import Flow
 
+from client.serving.inflight import InFlight
 from client.serving.logs import one_line_failures
 
+from .draining import drain, grace_s
 
 
 
@@ -26,6 +29,8 @@ from client.serving.logs import one_line_failures
 class _Hosted:
     worker: Worker
     task: asyncio.Task
+    tracked: InFlight
+    window_s: float
     refs: int = 0
 
 
@@ -47,8 +52,10 @@ async def hosting(client: Client, flow: Flow) -> AsyncIterator[asyncio.Task]:
     name = flow.register()
     entry = table.get(name)
     if entry is None or entry.task.done():
-        worker = build_worker(client, flow)
-        entry = _Hosted(worker, asyncio.create_task(worker.run(), name=f"refinire-worker:{name}"))
+        tracked, window = InFlight(), grace_s()
+        worker = build_worker(client, flow, graceful_shutdown_s=window, interceptors=[tracked])
+        entry = _Hosted(worker, asyncio.create_task(worker.run(), name=f"refinire-worker:{name}"),
+                        tracked, window)
         table[name] = entry
     entry.refs += 1
     try:
@@ -57,7 +64,4 @@ async def hosting(client: Client, flow: Flow) -> AsyncIterator[asyncio.Task]:
         entry.refs -= 1
         if entry.refs == 0 and table.get(name) is entry:
             del table[name]
-            if not entry.task.done():
-                await entry.worker.shutdown()
-            with contextlib.suppress(BaseException):
-                await entry.task
+            await drain(entry.worker, entry.task, entry.tracked, entry.window_s)

@@ -34,6 +34,7 @@ from workflows.formats import AGENTS_MEMO, FLOW_NAME, agent_names, run_summary
 from client.connection.connect import connect, search_attributes_ready, ui_url
 from client.history.trace import ledgers, load_trace_sync
 from .follow import showing
+from .draining import drain, grace_s
 from .hosting import hosting
 
 
@@ -204,16 +205,17 @@ async def _serving_earlier_name(client: Client, flow: Flow, handle: WorkflowHand
     if queue == task_queue_for(name) or not queue.startswith(TASK_QUEUE_PREFIX):
         yield
         return
+    from client.serving.inflight import InFlight
     from client.serving.worker import build_worker
 
-    worker = build_worker(client, flow, as_name=queue.removeprefix(TASK_QUEUE_PREFIX))
+    tracked, window = InFlight(), grace_s()
+    worker = build_worker(client, flow, as_name=queue.removeprefix(TASK_QUEUE_PREFIX),
+                          graceful_shutdown_s=window, interceptors=[tracked])
     task = asyncio.create_task(worker.run())
     try:
         yield
     finally:
-        await worker.shutdown()
-        with contextlib.suppress(BaseException):
-            await task
+        await drain(worker, task, tracked, window)  # the steps it took finish (draining.py)
 
 
 def whole_run_ledgers(run_id: str) -> Callable[[], tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
