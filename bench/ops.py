@@ -99,10 +99,15 @@ async def make_run(client: Any, steps: int) -> tuple[str, int]:
     return handle.id, len(await fetch_chain(client, handle.id)) - 1
 
 
-async def measure(client: Any, run_id: str, steps: int, continuations: int, rounds: int) -> OpsFigures:
+async def measure(client: Any, run_id: str, steps: int, continuations: int, rounds: int,
+                  warm_up: bool = False) -> OpsFigures:
+    """Median seconds of each command over ``rounds`` (after one untimed round with ``warm_up``:
+    the first command of a process pays its imports)."""
     fig = OpsFigures(steps, continuations)
     for command in COMMANDS:
         times = []
+        if warm_up:
+            await run_command(command_args(command, run_id))
         for _ in range(rounds):
             t0 = time.perf_counter()
             code, text = await run_command(command_args(command, run_id))
@@ -124,7 +129,7 @@ async def run_ops(sizes: tuple[int, ...] = SIZES, rounds: int = 3) -> list[OpsFi
         for steps in sizes:
             print(f"… a {steps:,}-step run", file=sys.stderr, flush=True)
             run_id, continuations = await make_run(client, steps)
-            figs.append(await measure(client, run_id, steps, continuations, rounds))
+            figs.append(await measure(client, run_id, steps, continuations, rounds, warm_up=not figs))
     return figs
 
 
