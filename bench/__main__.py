@@ -72,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ops-steps", type=int, nargs="+", default=[1_000, 6_000], metavar="N",
                         help="--ops: the runs' lengths in steps")
     parser.add_argument("--ops-rounds", type=int, default=3, help="--ops: rounds per command (median)")
+    parser.add_argument("--ops-budget", choices=["300", "default"], default="300",
+                        help="--ops: continue as new at 300 events, or at Temporal's bar (about 4,000)")
     args = parser.parse_args(argv)
     if args.long:
         return _long(args)
@@ -118,7 +120,7 @@ def _ops(args: argparse.Namespace) -> int:
 
     cache = _bytecode_cache()
     try:
-        figs = ops.main_ops(tuple(args.ops_steps), args.ops_rounds)
+        figs = ops.main_ops(tuple(args.ops_steps), args.ops_rounds, args.ops_budget)
     finally:
         if cache:
             shutil.rmtree(cache, ignore_errors=True)
