@@ -1,6 +1,7 @@
 """``python -m bench [--quick] [--json PATH]``: our flows against a hand-written Temporal baseline,
 on one embedded server this process starts (and stops) itself. ``--long``: the cost of a step at the
-start and the end of long runs (bench/long.py)."""
+start and the end of long runs (bench/long.py). ``--ops``: seconds per 1,000 steps of show, rerun and
+replay on 1,000- and 6,000-step runs (bench/ops.py)."""
 
 from __future__ import annotations
 
@@ -66,9 +67,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=10_000, help="--long: activity-loop iterations")
     parser.add_argument("--state-bytes", type=int, default=100_000, help="--long: shared_state size")
     parser.add_argument("--local-iterations", type=int, default=10_000, help="--long: local-loop iterations")
+    parser.add_argument("--ops", action="store_true",
+                        help="show/rerun/replay/runs on long runs: seconds per 1,000 steps, 1,000 vs 6,000 steps")
+    parser.add_argument("--ops-steps", type=int, nargs="+", default=[1_000, 6_000], metavar="N",
+                        help="--ops: the runs' lengths in steps")
+    parser.add_argument("--ops-rounds", type=int, default=3, help="--ops: rounds per command (median)")
+    parser.add_argument("--ops-budget", choices=["300", "default"], default="300",
+                        help="--ops: continue as new at 300 events, or at Temporal's bar (about 4,000)")
     args = parser.parse_args(argv)
     if args.long:
         return _long(args)
+    if args.ops:
+        return _ops(args)
     sizes = scenarios.Sizes.quick() if args.quick else scenarios.Sizes()
     cache = _bytecode_cache()
     try:
@@ -100,6 +110,23 @@ def _long(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps([{**asdict(f), "latency_ratio": f.latency_ratio,
                                                 "bytes_ratio": f.bytes_ratio} for f in figs], indent=2))
+    return 0
+
+
+def _ops(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from bench import ops
+
+    cache = _bytecode_cache()
+    try:
+        figs = ops.main_ops(tuple(args.ops_steps), args.ops_rounds, args.ops_budget)
+    finally:
+        if cache:
+            shutil.rmtree(cache, ignore_errors=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps([{**asdict(f), "per_1000": {c: f.per_1000(c) for c in f.seconds}}
+                                               for f in figs], indent=2))
     return 0
 
 

@@ -19,6 +19,8 @@ from temporalio.worker import Replayer
 import procs
 from client.operations import cli
 from client.history.chain import fetch_chain
+from client.history.reader import read_run
+from client.history.steps import context_before, step_events
 from client.connection.codec import data_converter
 from client.history.trace import load_trace
 from client.running.start import start_run
@@ -74,6 +76,18 @@ async def test_a_thousand_iteration_loop_crosses_continuations_and_reads_as_one_
     assert await cli.amain(["rerun", run_id, "--from", "work", "--module", "flows.long"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == f"done {n} of {n} with {long.STATE_BYTES} bytes"
     assert iterations(log) == [n]
+
+    # A condition records no input: its context is rebuilt from the last continuation's start, and
+    # agrees with the exact input the step after it recorded.
+    record = await read_run(client, run_id)
+    before_more = context_before(record, "more")
+    done_input = next(e.context for e in step_events(record) if e.kind == "activity" and e.step_key == "done")
+    assert (before_more.result, before_more.step_count) == (n, 2 * n)
+    assert before_more.shared_state == done_input.shared_state and before_more.shared_state["i"] == n
+    log.unlink()
+    assert await cli.amain(["rerun", run_id, "--from", "more", "--module", "flows.long"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"done {n} of {n} with {long.STATE_BYTES} bytes"
+    assert iterations(log) == []
 
 
 async def test_the_result_of_a_long_run_answers_for_the_whole_run(log):

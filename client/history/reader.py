@@ -38,20 +38,39 @@ from .record import ActivityRecord, Mark, RunRecord
 
 __all__ = ["ActivityRecord", "Mark", "RunRecord", "failure_text", "read_events", "read_run"]
 
+# Event types as plain ints, read once: each ``EventType.X`` is a Python-level attribute lookup on
+# the protobuf enum wrapper (microseconds), and the reader compares every event of a long chain.
+_STARTED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+_UPSERT = EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+_PROPERTIES = EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED
+_SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+_ACT_STARTED = EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+_ACT_COMPLETED = EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+_ACT_CANCELED = EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED
+_MARKER = EventType.EVENT_TYPE_MARKER_RECORDED
+_UPDATE_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
+_TASK_FAILED = EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+_TASK_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+_FAILED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
+_TERMINATED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED
+
 CLOSED = {
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "Completed",
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: "Failed",
-    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "Terminated",
+    _COMPLETED: "Completed",
+    _FAILED: "Failed",
+    _TERMINATED: "Terminated",
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: "Canceled",
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "TimedOut",
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "ContinuedAsNew",
 }
 _ACTIVITY_CLOSE = {
-    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
+    _ACT_COMPLETED: "activity_task_completed_event_attributes",
     EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
     EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
+    _ACT_CANCELED: "activity_task_canceled_event_attributes",
 }
+_READ = frozenset({_STARTED, _UPSERT, _PROPERTIES, _SCHEDULED, _ACT_STARTED, _MARKER, _UPDATE_COMPLETED,
+                   _TASK_FAILED, _TASK_COMPLETED, *_ACTIVITY_CLOSE, *CLOSED})
 
 
 async def read_run(client: Client, run_id: str) -> RunRecord:
@@ -140,11 +159,13 @@ class _Reader:
         rec = self.rec
         scheduled: dict[int, ActivityRecord] = {}
         for ev in events:
-            at = ev.event_time.ToDatetime(tzinfo=timezone.utc)
             et = ev.event_type
-            if et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            if et not in _READ:
+                continue  # workflow task scheduled/started and the like: nothing a reader needs
+            at = ev.event_time.ToDatetime(tzinfo=timezone.utc)
+            if et == _STARTED:
                 await self._started(ev, at, first)
-            elif et == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            elif et == _UPSERT:
                 fields = ev.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
                 # Older runs marked every step with a FlowStep-only upsert; newer runs upsert FlowStep
                 # with FlowStatus where they settle (wait, fail, complete), which is not an entry.
@@ -153,21 +174,21 @@ class _Reader:
                     rec.marks.append(Mark("entered", ev.event_id, at, step=str(name)))
                 elif FLOW_STEP.name in fields and await self.value([fields[FLOW_STATUS.name]]) == "Waiting":
                     self._enter_wait(str(await self.value([fields[FLOW_STEP.name]])), ev.event_id, at)
-            elif et == EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
+            elif et == _PROPERTIES:
                 memo = ev.workflow_properties_modified_event_attributes.upserted_memo.fields
                 for name in memo:
                     step = decision_step(name)
                     value = await self.value([memo[name]]) if step is not None else None
                     if isinstance(value, dict):
                         rec.marks.append(Mark("decision", ev.event_id, at, step=step, decision=value))
-            elif et == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            elif et == _SCHEDULED:
                 a = ev.activity_task_scheduled_event_attributes
                 act = ActivityRecord(ev.event_id, a.activity_id, a.activity_type.name,
                                      summary=await self.summary(ev), scheduled_at=at,
                                      input=await self.value(a.input))
                 scheduled[ev.event_id] = act
                 rec.marks.append(Mark("scheduled", ev.event_id, at, activity=act))
-            elif et == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            elif et == _ACT_STARTED:
                 a = ev.activity_task_started_event_attributes
                 act = scheduled.get(a.scheduled_event_id)
                 if act is not None:
@@ -180,20 +201,20 @@ class _Reader:
                 if act is None:
                     continue
                 act.closed_at = at
-                if et == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                if et == _ACT_COMPLETED:
                     act.status, act.result = "completed", await self.value(attr.result)
-                elif et == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+                elif et == _ACT_CANCELED:
                     act.status = "canceled"
                 else:
                     act.status, act.failure = "failed", (await self.failure(attr.failure))[0]
                 rec.marks.append(Mark("closed", ev.event_id, at, activity=act))
-            elif et == EventType.EVENT_TYPE_MARKER_RECORDED:
+            elif et == _MARKER:
                 await self._marker(ev, at)
-            elif et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+            elif et == _UPDATE_COMPLETED:
                 await self._answered(ev, at)
-            elif et == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            elif et == _TASK_FAILED:
                 rec.stuck = await self._task_failure(ev.workflow_task_failed_event_attributes.failure)
-            elif et == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            elif et == _TASK_COMPLETED:
                 rec.stuck = None
             elif et in CLOSED:
                 rec.status, rec.closed_at = CLOSED[et], at
@@ -269,11 +290,11 @@ class _Reader:
 
     async def _closed(self, ev: HistoryEvent) -> None:
         rec = self.rec
-        if ev.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+        if ev.event_type == _COMPLETED:
             rec.result = await self.value(ev.workflow_execution_completed_event_attributes.result)
-        elif ev.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+        elif ev.event_type == _FAILED:
             rec.failure, rec.failure_details = await self.failure(ev.workflow_execution_failed_event_attributes.failure)
-        elif ev.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+        elif ev.event_type == _TERMINATED:
             reason = ev.workflow_execution_terminated_event_attributes.reason
             rec.failure = f"terminated{': ' + reason if reason else ''}"
 

@@ -83,47 +83,66 @@ def _delta_of(value: Any) -> ContextDelta | None:
 
 
 def _after_step(ctx: Context, spec: FlowSpec | None, key: str) -> Context:
-    """The workflow's own bookkeeping once a step is done (what the next step's input shows)."""
-    ctx = ctx.model_copy(deep=True)
+    """The workflow's own bookkeeping once a step is done (what the next step's input shows), on
+    ``ctx`` in place."""
     name = spec.steps[key].name if spec is not None and key in spec.steps else key
     ctx.step_count += 1
     ctx.span_history.append({"step_name": name, "key": key, "status": "completed"})
     return ctx
 
 
+def _advance(ctx: Context, e: StepEvent, spec: FlowSpec | None) -> Context:
+    """The context after ``e``, from the context before it. ``ctx`` is the caller's own (it is
+    changed in place, so a run costs one copy, not one per step); the events' contexts come from
+    ``step_events``, fresh objects nobody else holds, so they may be taken over."""
+    if e.kind == "continued" and e.context is not None:
+        return e.context
+    if e.kind == "completed" and e.branch is None and e.delta is not None:
+        return _after_step(apply(ctx, e.delta), spec, e.step_key)
+    if e.kind == "completed" and e.context is not None and e.branch is None:
+        return _after_step(e.context, spec, e.step_key)
+    if e.kind == "decision":
+        return _after_step(ctx, spec, e.step_key)
+    return ctx
+
+
+def _visits(e: StepEvent, step_key: str) -> bool:
+    """``e`` is a visit to ``step_key`` that says which context the step started from."""
+    return e.step_key == step_key and ((e.kind == "activity" and e.context is not None)
+                                       or e.kind in ("decision", "local"))
+
+
 def context_before(rec: RunRecord, step_key: str) -> Context:
     """The run's context just before its last visit to ``step_key``.
 
     A remote activity records its input, which is exact. A condition or a local activity records
-    none, so the context is the previous step's output plus the workflow's own bookkeeping.
+    none, so the context is the previous step's output plus the workflow's own bookkeeping, rebuilt
+    from the nearest exact context before it (the start of the chain's Temporal run that holds the
+    visit): the cost is one pass over the run's steps, whatever its length.
 
     Raises:
         FlowExecutionError: the run never reached ``step_key`` (the message lists the steps it did).
     """
     run = rec.require_run()
-    ctx = run.context.model_copy(deep=True)
-    if ctx.result is None:
-        ctx.result = run.input
-    ctx = unpack(ctx, run.views)
-    before: Context | None = None
-    for e in step_events(rec):
-        if e.kind == "continued" and e.context is not None:
-            ctx = e.context.model_copy(deep=True)
-            continue
-        if e.step_key == step_key and e.kind == "activity" and e.context is not None:
-            before = e.context
-        elif e.step_key == step_key and e.kind in ("decision", "local"):
-            before = ctx
-        if e.kind == "completed" and e.branch is None and e.delta is not None:
-            ctx = _after_step(apply(ctx.model_copy(deep=True), e.delta), rec.spec, e.step_key)
-        elif e.kind == "completed" and e.context is not None and e.branch is None:
-            ctx = _after_step(e.context, rec.spec, e.step_key)
-        elif e.kind == "decision":
-            ctx = _after_step(ctx, rec.spec, e.step_key)
-    if before is not None:
-        return before.model_copy(deep=True)
-    if rec.failed_step == step_key:
-        return ctx
-    raise FlowExecutionError(
-        f"Run {rec.run_id!r} never reached step {step_key!r}, so there is no context to start it "
-        f"from. Steps the run reached: {rec.reached()!r}")
+    events = step_events(rec)
+    visit = next((i for i in range(len(events) - 1, -1, -1) if _visits(events[i], step_key)), None)
+    if visit is None and rec.failed_step != step_key:
+        raise FlowExecutionError(
+            f"Run {rec.run_id!r} never reached step {step_key!r}, so there is no context to start it "
+            f"from. Steps the run reached: {rec.reached()!r}")
+    if visit is not None and events[visit].kind == "activity":
+        return events[visit].context.model_copy(deep=True)  # type: ignore[union-attr]
+    end = len(events) if visit is None else visit
+    start = next((i for i in range(end - 1, -1, -1)
+                  if events[i].kind == "continued" and events[i].context is not None), None)
+    if start is None:
+        ctx = run.context.model_copy(deep=True)
+        if ctx.result is None:
+            ctx.result = run.input
+        ctx = unpack(ctx, run.views)
+        start = -1
+    else:
+        ctx = events[start].context  # type: ignore[assignment]
+    for e in events[start + 1:end]:
+        ctx = _advance(ctx, e, rec.spec)
+    return ctx

@@ -319,12 +319,12 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
     except FlowExecutionError as exc:
         raise UsageError(str(exc)) from None
     if flow is None:
-        handle, _ = await start_rerun(client, args.run_id, args.from_step, new_id=args.id)
+        handle, _ = await start_rerun(client, args.run_id, args.from_step, new_id=args.id, record=record)
         _out(handle.id)
         return EXIT_OK
     async with hosting(client, flow) as worker_task:
         handle, the_plan = await start_rerun(client, args.run_id, args.from_step, flow=flow,
-                                             new_id=args.id)
+                                             new_id=args.id, record=record)
         _err(f"rerun of {args.run_id} from step {the_plan.step!r}: new run {handle.id}")
         _Interrupt.hint = (f"run {handle.id} goes on in Temporal: `refinire-flow cancel {handle.id}` "
                            "stops it")

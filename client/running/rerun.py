@@ -52,9 +52,14 @@ def plan(record: RunRecord, from_step: str | None, flow: Flow | None) -> RerunPl
 
 
 async def start_rerun(client: Client, run_id: str, from_step: str | None = None, *,
-                      flow: Flow | None = None, new_id: str | None = None) -> tuple[WorkflowHandle, RerunPlan]:
-    """Start the new run (a worker for the flow must be running, or be hosted by the caller)."""
-    record = await read_run(client, run_id)
+                      flow: Flow | None = None, new_id: str | None = None,
+                      record: RunRecord | None = None) -> tuple[WorkflowHandle, RerunPlan]:
+    """Start the new run (a worker for the flow must be running, or be hosted by the caller).
+
+    ``record``: the old run's record when the caller has read it already (``read_run``), so a long
+    run's chain is not read twice; a closed run's history does not change."""
+    if record is None or record.run_id != run_id:
+        record = await read_run(client, run_id)
     record.require_run()
     the_plan = plan(record, from_step, flow)
     ctx = await _context(client, record, the_plan.step)
