@@ -91,3 +91,12 @@ async def test_a_context_aware_codec_is_bound_to_each_payloads_own_context(clien
                and c.workflow_id == run_id and b"42" in data]
     assert step_inputs, f"the step's input was not encoded under its activity's context: {seen!r}"
     assert results, f"the run's result was not encoded under its workflow's context: {seen!r}"
+
+
+def test_replays_keep_the_strict_runner_under_the_shortcut():
+    """``refinire-flow replay`` loads the interpreter in the sandbox (STRICT_RUNNER) either way."""
+    from client.serving.worker import STRICT_RUNNER, runner_for
+
+    assert runner_for(data_converter(), strict=True).inner is STRICT_RUNNER
+    assert runner_for(_with_codec(data_converter(), _Recording([])), strict=True) is STRICT_RUNNER
+    assert runner_for(data_converter()).inner is SANDBOX_RUNNER

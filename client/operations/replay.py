@@ -152,12 +152,13 @@ def compare_decisions(record: RunRecord) -> tuple[int, str, str] | None:
 
 
 def _replayer() -> Replayer:
-    from client.serving.worker import STRICT_RUNNER
+    from client.serving.worker import runner_for
 
     from client.connection.codec import data_converter
 
-    return Replayer(workflows=WORKFLOWS, workflow_runner=STRICT_RUNNER,
-                    data_converter=data_converter())
+    converter = data_converter()
+    return Replayer(workflows=WORKFLOWS, workflow_runner=runner_for(converter, strict=True),
+                    data_converter=converter)
 
 
 async def replay_history(history: WorkflowHistory, modules: Iterable[str] = (),

@@ -20,7 +20,8 @@ from datetime import timedelta
 from typing import Iterable, Sequence
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.converter import DataConverter
+from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.steps import ACTIVITIES
@@ -35,7 +36,7 @@ from .contexts import ContextFreeRunner, needs_contexts
 from .logs import configure
 from .telemetry import install_metrics, worker_interceptors
 
-__all__ = ["SANDBOX_RUNNER", "STRICT_RUNNER", "build_worker", "flows_in_modules", "main", "serve"]
+__all__ = ["SANDBOX_RUNNER", "STRICT_RUNNER", "build_worker", "flows_in_modules", "main", "runner_for", "serve"]
 
 # refinire holds the registry the workflow reads callables from: it must be the process's own copy.
 # The workflow's helper modules are passed through too: the sandbox otherwise re-imports them for
@@ -59,8 +60,14 @@ SANDBOX_RUNNER = DecodeAwareRunner(SandboxedWorkflowRunner(
 sandbox cost every run about 1–3 ms (executing the module and decorating the workflow class anew),
 a tenth of a one-step run; its code is still checked by every replay under ``STRICT_RUNNER``.
 The flows' own modules (conditions) are the worker's, unsandboxed, under either runner."""
-_CONTEXT_FREE_RUNNER = ContextFreeRunner(SANDBOX_RUNNER)
-"""``SANDBOX_RUNNER`` for workers whose converter reads no serialization context (``contexts``)."""
+_CONTEXT_FREE = {False: ContextFreeRunner(SANDBOX_RUNNER), True: ContextFreeRunner(STRICT_RUNNER)}
+
+
+def runner_for(converter: DataConverter, *, strict: bool = False) -> WorkflowRunner:
+    """``SANDBOX_RUNNER`` (``STRICT_RUNNER`` when ``strict``), answering the SDK's serialization-context
+    questions without entering the sandbox when ``converter`` reads none (``contexts``)."""
+    runner = STRICT_RUNNER if strict else SANDBOX_RUNNER
+    return runner if needs_contexts(converter) else _CONTEXT_FREE[strict]
 
 
 def _extra_activities() -> list:
@@ -86,7 +93,7 @@ def build_worker(client: Client, flow: Flow, *, max_cached_workflows: int = 1000
         task_queue=task_queue_for(name),
         workflows=WORKFLOWS,
         activities=[*ACTIVITIES, *_extra_activities()],
-        workflow_runner=SANDBOX_RUNNER if needs_contexts(client.data_converter) else _CONTEXT_FREE_RUNNER,
+        workflow_runner=runner_for(client.data_converter),
         max_cached_workflows=max_cached_workflows,
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout_s),
         graceful_shutdown_timeout=timedelta(seconds=kwargs.pop("graceful_shutdown_s", 0)),
