@@ -208,21 +208,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
+    from client.running.attach import OtherFlowsRun
     from client.running.follow import for_command
     from client.running.start import start_or_attach
 
     flow = _load_flow(args.flow)
     data = parse_input(args.input)
     client = await _client()
-    if args.detach:
-        handle = await start_or_attach(client, flow.durable_name, flow, data, None, args.id)
-        _out(handle.id)
-        return EXIT_OK
-    flow.last_run_id = None
-    _Interrupt.hint = None
     try:
+        if args.detach:
+            handle = await start_or_attach(client, flow.durable_name, flow, data, None, args.id)
+            _out(handle.id)
+            return EXIT_OK
+        flow.last_run_id = None
+        _Interrupt.hint = None
         with for_command():
             result = await flow.run(data, run_id=args.id)
+    except OtherFlowsRun as exc:
+        raise UsageError(str(exc)) from None
     except asyncio.CancelledError:
         if flow.last_run_id:
             _Interrupt.hint = (
