@@ -3,6 +3,11 @@ session's dev server, its exit status and the line a person reads."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+import procs
+from workflows.io import FlowResult
 from test_exit_codes import cli, error, rid
 
 
@@ -20,3 +25,52 @@ def test_run_with_the_id_of_another_flows_run_exits_2_and_attaches_to_nothing():
     again = cli("run", "flows.ops:branchy", "hello", "--id", run_id)  # its own flow still attaches
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() == "long"
+
+
+async def _waiting(client, run_id: str) -> None:
+    async def asked() -> bool:
+        try:
+            return await client.get_workflow_handle(run_id).query("pending_question") is not None
+        except Exception:
+            return False
+
+    end = time.monotonic() + 60
+    while not await asked():
+        assert time.monotonic() < end, f"run {run_id} never asked its question"
+        await asyncio.sleep(0.2)
+
+
+async def _ended(client, run_id: str) -> str:
+    end = time.monotonic() + 60
+    while (status := (await client.get_workflow_handle(run_id).describe()).status.name) == "RUNNING":
+        assert time.monotonic() < end, f"run {run_id} never ended"
+        await asyncio.sleep(0.2)
+    return status
+
+
+async def test_rerun_from_the_step_a_cancelled_run_waited_at_waits_there_again(client, tmp_path):
+    worker = procs.start_worker(["flows.ops"], tmp_path / "worker.log")
+    try:
+        run_id = rid("edge-waited")
+        started = await asyncio.to_thread(cli, "run", "flows.ops:asking", "--id", run_id, "--detach")
+        assert started.returncode == 0, started.stderr
+        await _waiting(client, run_id)
+        assert (await asyncio.to_thread(cli, "cancel", run_id)).returncode == 0
+        assert await _ended(client, run_id) == "CANCELED"
+
+        line = error(await asyncio.to_thread(cli, "rerun", run_id, "--from", "greet", "--detach"), 2)
+        assert line == (f"error: Run {run_id!r} never reached step 'greet', so there is no context to "
+                        "start it from: rerun from a step it reached. Steps the run reached: ['ask']")
+        line = error(await asyncio.to_thread(cli, "rerun", run_id, "--from", "nowhere", "--detach"), 2)
+        assert "has no step 'nowhere' to rerun from. Known steps: ['ask', 'greet']" in line
+
+        rerun = await asyncio.to_thread(cli, "rerun", run_id, "--from", "ask", "--detach")
+        assert rerun.returncode == 0, rerun.stderr
+        new_id = rerun.stdout.strip()
+        await _waiting(client, new_id)  # it waits at the step again
+        answered = await asyncio.to_thread(cli, "answer", new_id, "Ada")
+        assert answered.returncode == 0, answered.stderr
+        done = await client.get_workflow_handle(new_id, result_type=FlowResult).result()
+        assert done.output == "hello Ada"
+    finally:
+        procs.stop(worker)

@@ -14,7 +14,11 @@ from workflows.delta import ContextDelta, Views, apply, unpack
 
 from .record import RunRecord
 
-__all__ = ["StepEvent", "context_before", "step_events"]
+__all__ = ["StepEvent", "StepNotReached", "context_before", "step_events"]
+
+
+class StepNotReached(FlowExecutionError):
+    """The run never reached the step: there is no context to start it from (rerun ``--from``)."""
 
 
 @dataclass
@@ -25,7 +29,8 @@ class StepEvent:
     kind: str
     """``activity`` (scheduled: ``context`` is the step's input), ``local`` (a local activity: no
     input recorded), ``completed`` (``context`` is the step's output, or ``delta`` what it changed),
-    ``decision`` (a branch taken: ``value``) or ``continued`` (a new Temporal run of the chain
+    ``decision`` (a branch taken: ``value``), ``waited`` (a ``UserInputStep`` began to wait: it runs
+    no activity) or ``continued`` (a new Temporal run of the chain
     begins: ``context`` is exact there)."""
     step_key: str
     branch: str | None = None
@@ -47,6 +52,8 @@ def step_events(rec: RunRecord) -> list[StepEvent]:
                                  context=unpack(ctx, m.run.views)))
         elif m.kind == "decision":
             out.append(StepEvent(m.event_id, "decision", m.step or "", value=m.decision))
+        elif rec.waited_at(m) is not None:
+            out.append(StepEvent(m.event_id, "waited", rec.waited_at(m) or ""))
         elif act is None or not act.is_step:
             continue
         else:
@@ -94,11 +101,12 @@ def _after_step(ctx: Context, spec: FlowSpec | None, key: str) -> Context:
 def context_before(rec: RunRecord, step_key: str) -> Context:
     """The run's context just before its last visit to ``step_key``.
 
-    A remote activity records its input, which is exact. A condition or a local activity records
-    none, so the context is the previous step's output plus the workflow's own bookkeeping.
+    A remote activity records its input, which is exact. A condition, a local activity or a
+    ``UserInputStep``'s wait records none, so the context is the previous step's output plus the
+    workflow's own bookkeeping.
 
     Raises:
-        FlowExecutionError: the run never reached ``step_key`` (the message lists the steps it did).
+        StepNotReached: the run never reached ``step_key`` (the message lists the steps it did).
     """
     run = rec.require_run()
     ctx = run.context.model_copy(deep=True)
@@ -112,7 +120,7 @@ def context_before(rec: RunRecord, step_key: str) -> Context:
             continue
         if e.step_key == step_key and e.kind == "activity" and e.context is not None:
             before = e.context
-        elif e.step_key == step_key and e.kind in ("decision", "local"):
+        elif e.step_key == step_key and e.kind in ("decision", "local", "waited"):
             before = ctx
         if e.kind == "completed" and e.branch is None and e.delta is not None:
             ctx = _after_step(apply(ctx.model_copy(deep=True), e.delta), rec.spec, e.step_key)
@@ -124,6 +132,6 @@ def context_before(rec: RunRecord, step_key: str) -> Context:
         return before.model_copy(deep=True)
     if rec.failed_step == step_key:
         return ctx
-    raise FlowExecutionError(
+    raise StepNotReached(
         f"Run {rec.run_id!r} never reached step {step_key!r}, so there is no context to start it "
-        f"from. Steps the run reached: {rec.reached()!r}")
+        f"from: rerun from a step it reached. Steps the run reached: {rec.reached()!r}")

@@ -306,7 +306,7 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
     from client.running.hosting import hosting
     from client.serving.modules import flow_by_name
     from client.history.reader import read_run
-    from client.running.rerun import plan, start_rerun
+    from client.running.rerun import plan
     from client.running.start import wait_result
 
     client = await _client()
@@ -322,12 +322,11 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
     except FlowExecutionError as exc:
         raise UsageError(str(exc)) from None
     if flow is None:
-        handle, _ = await start_rerun(client, args.run_id, args.from_step, new_id=args.id)
+        handle, _ = await _start_rerun(client, args)
         _out(handle.id)
         return EXIT_OK
     async with hosting(client, flow) as worker_task:
-        handle, the_plan = await start_rerun(client, args.run_id, args.from_step, flow=flow,
-                                             new_id=args.id)
+        handle, the_plan = await _start_rerun(client, args, flow)
         _err(f"rerun of {args.run_id} from step {the_plan.step!r}: new run {handle.id}")
         _Interrupt.hint = (f"run {handle.id} goes on in Temporal: `refinire-flow cancel {handle.id}` "
                            "stops it")
@@ -336,6 +335,16 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
     _out(handle.id)
     _out(_render(decode(outcome.output)))
     return EXIT_OK
+
+
+async def _start_rerun(client: Any, args: argparse.Namespace, flow: Any = None) -> Any:
+    from client.history.steps import StepNotReached
+    from client.running.rerun import start_rerun
+
+    try:
+        return await start_rerun(client, args.run_id, args.from_step, flow=flow, new_id=args.id)
+    except StepNotReached as exc:  # a step of the flow, but not of this run: usage, like an unknown one
+        raise UsageError(str(exc)) from None
 
 
 async def cmd_watch(args: argparse.Namespace) -> int:
