@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 import procs
 from workflows.io import FlowResult
 from test_exit_codes import cli, error, rid
@@ -74,3 +76,36 @@ async def test_rerun_from_the_step_a_cancelled_run_waited_at_waits_there_again(c
         assert done.output == "hello Ada"
     finally:
         procs.stop(worker)
+
+
+@pytest.mark.parametrize("args, option, fix", [
+    (["server", "--port", "99999"], "--port", "'99999' is not a port: use a number from 1 to 65535"),
+    (["server", "--port", "0"], "--port", "'0' is not a port: use a number from 1 to 65535"),
+    (["server", "--port", "-1"], "--port", "'-1' is not a port: use a number from 1 to 65535"),
+    (["server", "--ui-port", "70000"], "--ui-port", "'70000' is not a port: use a number from 1 to 65535"),
+    (["codec-server", "--port", "65536"], "--port", "'65536' is not a port: use a number from 1 to 65535"),
+    (["worker", "flows.ops", "--metrics-port", "99999"], "--metrics-port",
+     "99999 is not a port: use a number from 1 to 65535"),
+    (["worker", "flows.ops", "--graceful-shutdown", "-5"], "--graceful-shutdown",
+     "-5.0 is not a time to wait: use seconds from 0 to 86400 (0 stops at once; default 30)"),
+    (["worker", "flows.ops", "--graceful-shutdown", "inf"], "--graceful-shutdown",
+     "inf is not a time to wait: use seconds from 0 to 86400 (0 stops at once; default 30)"),
+    (["runs", "--limit", "-3"], "--limit", "-3 runs shows nothing; use 1 or more (--all for every run)"),
+    (["replay", "--flow", "x", "--limit", "0"], "--limit", "0 runs shows nothing; use 1 or more"),
+    (["replay", "--flow", "x", "--limit", "two"], "--limit", "'two' is not a whole number; use 1 or more"),
+])
+def test_a_number_out_of_range_is_bad_usage_before_anything_starts(args, option, fix):
+    line = error(cli(*args), 2)
+    assert line == f"error: refinire-flow {args[0]}: argument {option}: {fix}. See `refinire-flow {args[0]} --help`."
+
+
+def test_the_server_and_its_ui_on_one_port_is_bad_usage():
+    line = error(cli("server", "--port", "9431", "--ui-port", "9431"), 2)
+    assert line == ("error: The server and its Web UI cannot share port 9431: give them two ports "
+                    "(--port N --ui-port M; defaults 7233 and 8233).")
+
+
+def test_a_huge_limit_lists_every_run():
+    out = cli("runs", "--limit", str(10**20))
+    assert out.returncode == 0, out.stderr
+    assert "showing the newest" not in out.stderr

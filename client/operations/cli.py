@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from refinire.errors import FlowDefinitionError, FlowExecutionError
 
-from client.connection import codec_server, exit_guard
+from client.connection import codec_server, embedded, exit_guard
 from .commands import (
     EXIT_CODES,
     EXIT_FAILED,
@@ -70,8 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     sp = command("server", cmd_server, "Run the embedded Temporal dev server and its Web UI in the foreground.")
-    sp.add_argument("--port", type=int, help="default: REFINIRE_EMBEDDED_PORT, else 7233")
-    sp.add_argument("--ui-port", type=int, help="default: REFINIRE_EMBEDDED_UI_PORT, else 8233")
+    sp.add_argument("--port", type=embedded.port_argument, help="default: REFINIRE_EMBEDDED_PORT, else 7233")
+    sp.add_argument("--ui-port", type=embedded.port_argument, help="default: REFINIRE_EMBEDDED_UI_PORT, else 8233")
     sp.add_argument("--log-level", default="warn", choices=["debug", "info", "warn", "error"])
 
     sp = command("worker", cmd_worker, "Serve the module-level flows of the modules (python worker.py).")
@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = command("runs", cmd_runs, "List runs from Temporal's visibility.")
     sp.add_argument("--flow", metavar="NAME")
     sp.add_argument("--status", choices=list(STATUSES))
-    sp.add_argument("--limit", type=_positive, default=20, help="show at most this many runs (default 20)")
+    sp.add_argument("--limit", type=_limit(all_option=True), default=20,
+                    help="show at most this many runs (default 20)")
     sp.add_argument("--all", action="store_true", help="show every run")
 
     sp = command("show", cmd_show, "Show a run (with its history) or a flow's structure (MODULE:FLOW).")
@@ -97,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = command("replay", cmd_replay, "Replay recorded runs with the current code (the gate before a deploy).")
     sp.add_argument("runs", nargs="*", metavar="RUN_ID")
     sp.add_argument("--flow", metavar="NAME", help="replay the latest runs of this flow")
-    sp.add_argument("--limit", type=_positive, default=20)
+    sp.add_argument("--limit", type=_limit(all_option=False), default=20,
+                    help="replay at most this many of the flow's latest runs (default 20)")
     sp.add_argument("--module", action="append", default=[], metavar="MODULE",
                     help="module with the flow's code (needed when the flow has an explicit name)")
 
@@ -197,15 +199,20 @@ def _main(argv: Sequence[str] | None) -> int:
         return _report(exc)
 
 
-def _positive(text: str) -> int:
-    """``--limit``: a whole number of runs, at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use 1 or more") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} runs shows nothing; use 1 or more (--all for every run)")
-    return value
+def _limit(all_option: bool) -> Any:
+    """``--limit``: a whole number of runs, at least 1 (``runs`` also has ``--all``)."""
+    more = " (--all for every run)" if all_option else ""
+
+    def limit(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use 1 or more{more}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{value} runs shows nothing; use 1 or more{more}")
+        return value
+
+    return limit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
