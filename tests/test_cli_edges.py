@@ -109,3 +109,28 @@ def test_a_huge_limit_lists_every_run():
     out = cli("runs", "--limit", str(10**20))
     assert out.returncode == 0, out.stderr
     assert "showing the newest" not in out.stderr
+
+
+SLOW = """
+import time
+from refinire import Flow, FunctionStep
+
+def crawl(data, ctx):
+    time.sleep(4)
+    return data
+
+slow = Flow(steps=[FunctionStep("crawl", crawl, step_timeout=1, retry=1)])
+"""
+
+
+def test_a_step_past_its_step_timeout_fails_naming_the_step_the_limit_and_the_argument(tmp_path):
+    (tmp_path / "slowjob.py").write_text(SLOW)
+    run_id = rid("edge-timeout")
+    line = error(cli("run", "slowjob:slow", "x", "--id", run_id, cwd=tmp_path), 1)
+    assert ("failed at step 'crawl': TimeoutError: step 'crawl' ran longer than its step_timeout of 1 s "
+            "on its only attempt, so Temporal stopped it (start_to_close timeout). Give it more time "
+            "with step_timeout= on the step (FunctionStep(..., step_timeout=SECONDS)) or on the flow "
+            "for every step (Flow(..., step_timeout=SECONDS)), or make the step faster") in line
+    shown = cli("show", run_id, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "step_timeout of 1 s" in shown.stdout
