@@ -4,13 +4,15 @@ session's dev server, its exit status and the line a person reads."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 
 import pytest
 
 import procs
 from workflows.io import FlowResult
-from test_exit_codes import cli, error, rid
+from test_exit_codes import cli, error, rid, step_log  # noqa: F401 (a fixture)
 
 
 def test_run_with_the_id_of_another_flows_run_exits_2_and_attaches_to_nothing():
@@ -126,7 +128,10 @@ slow = Flow(steps=[FunctionStep("crawl", crawl, step_timeout=1, retry=1)])
 def test_a_step_past_its_step_timeout_fails_naming_the_step_the_limit_and_the_argument(tmp_path):
     (tmp_path / "slowjob.py").write_text(SLOW)
     run_id = rid("edge-timeout")
-    line = error(cli("run", "slowjob:slow", "x", "--id", run_id, cwd=tmp_path), 1)
+    out = cli("run", "slowjob:slow", "x", "--id", run_id, cwd=tmp_path)
+    assert out.returncode == 1 and out.stdout == "", (out.stdout, out.stderr)
+    # The step runs on in its thread; its late result may be warned about (stderr) after the verdict.
+    line = next(line for line in out.stderr.splitlines() if line.startswith("error: "))
     assert ("failed at step 'crawl': TimeoutError: step 'crawl' ran longer than its step_timeout of 1 s "
             "on its only attempt, so Temporal stopped it (start_to_close timeout). Give it more time "
             "with step_timeout= on the step (FunctionStep(..., step_timeout=SECONDS)) or on the flow "
@@ -134,3 +139,36 @@ def test_a_step_past_its_step_timeout_fails_naming_the_step_the_limit_and_the_ar
     shown = cli("show", run_id, cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "step_timeout of 1 s" in shown.stdout
+
+
+def test_show_prints_the_failed_steps_traceback_under_it(step_log):
+    run_id = rid("edge-trace")
+    error(cli("run", "flows.ops:pipeline", "x", "--id", run_id, **step_log), 1)
+    shown = cli("show", run_id)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("3  fragile (FunctionStep)"))
+    assert lines[row].endswith("failed (ValueError: the fragile step is broken)")
+    below = lines[row + 1:]
+    assert below[0] == "     Traceback (most recent call last):"  # indented under the row
+    assert any("flows/ops.py" in line and "in fragile" in line for line in below)
+    assert 'raise ValueError("the fragile step is broken")' in "\n".join(below)
+    assert "activities/" not in shown.stdout and "temporalio" not in shown.stdout  # the user's frames only
+
+
+def test_a_scripts_stdout_holds_only_what_it_prints_core_warnings_go_to_stderr(tmp_path):
+    """A step that ran on past its timeout completes after its run ended: the SDK core warns
+    ("Activity not found on completion"). In a script that warning goes to stderr, never into
+    the output the script pipes on."""
+    (tmp_path / "slowjob.py").write_text(SLOW)
+    (tmp_path / "script.py").write_text(
+        "import asyncio\nfrom refinire import FlowExecutionError\nfrom slowjob import slow\n"
+        "async def main():\n"
+        "    try:\n        await slow.run('x')\n"
+        "    except FlowExecutionError as exc:\n        print('failed at', exc.step)\n"
+        "if __name__ == '__main__':\n    asyncio.run(main())\n")
+    out = subprocess.run([sys.executable, "script.py"], cwd=tmp_path, env=procs.env(), capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "failed at crawl\n"
+    assert "Activity not found on completion" in out.stderr

@@ -80,6 +80,8 @@ class RunRecord:
     """A failed run's failure (``Type: message``); ``terminated: reason`` for a terminated one."""
     failure_details: dict[str, Any] = field(default_factory=dict)
     """What the workflow attached to its failure: ``step``, ``step_key``, ``cause_type``, ..."""
+    failure_trace: str = ""
+    """A failed run's stack trace: the failed step's user frames (runs of format 3), else ``""``."""
     continuations: int = 0
     marks: list[Mark] = field(default_factory=list)
     stuck: str | None = None

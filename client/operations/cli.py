@@ -217,8 +217,8 @@ def _limit(all_option: bool) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``refinire-flow``: returns the exit status (the console script passes it to ``sys.exit``)."""
-    if argv is None:  # the program itself: its stdout is for what it prints (client/operations/core_logs.py)
-        from .core_logs import forward_core_logs
+    if argv is None:  # the program itself: its stdout is for what it prints (client/connection/core_logs.py)
+        from client.connection.core_logs import forward_core_logs
 
         forward_core_logs()
     try:
