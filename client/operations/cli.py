@@ -2,7 +2,7 @@
 
 Everything it shows comes from Temporal, so it works from any machine, for any run, after any
 crash. Errors are one line on stderr (``error: ...``) and a non-zero exit status, one per kind of
-problem (:data:`client.operations.commands.EXIT_CODES`, printed by ``--help``).
+problem (:data:`client.operations.exits.EXIT_CODES`, printed by ``--help``).
 """
 
 from __future__ import annotations
@@ -16,26 +16,18 @@ from typing import Any, Sequence
 from refinire.errors import FlowDefinitionError, FlowExecutionError
 
 from client.connection import codec_server, embedded, exit_guard
-from .commands import (
+from .cmd_control import cmd_answer, cmd_cancel
+from .cmd_look import cmd_replay, cmd_runs, cmd_show, cmd_watch
+from .cmd_run import cmd_rerun, cmd_run
+from .cmd_serve import cmd_codec_server, cmd_search_attributes, cmd_server, cmd_worker
+from .exits import (
     EXIT_CODES,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     CLIError,
-    UsageError,
-    _err,
-    cmd_answer,
-    cmd_cancel,
-    cmd_replay,
-    cmd_rerun,
-    cmd_run,
-    cmd_runs,
-    cmd_search_attributes,
-    cmd_server,
-    cmd_show,
-    cmd_watch,
-    cmd_worker,
+    err,
     interrupt_hint,
     one_line,
 )
@@ -132,46 +124,36 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def cmd_codec_server(args: argparse.Namespace) -> int:
-    from client.connection.codec import KEY_ENV, codec_from_env
-
-    if codec_from_env() is None:
-        raise UsageError(f"{KEY_ENV} is not set: the codec server needs the payload key to decrypt. "
-                         "Set it to the key the workers use.")
-    codec_server.serve(args.port, host=args.host, origins=args.origins or codec_server.DEFAULT_ORIGINS)
-    return 0
-
-
 def _report(exc: BaseException) -> int:
     """Print the one line a person reads; return the exit status for this kind of problem."""
     from temporalio.service import RPCError, RPCStatusCode
 
     if isinstance(exc, SystemExit):
         if isinstance(exc.code, str):
-            _err(f"error: {one_line(exc.code)}")
+            err(f"error: {one_line(exc.code)}")
             return EXIT_USAGE
         raise exc
     if isinstance(exc, CLIError):
-        _err(f"error: {one_line(str(exc))}")
+        err(f"error: {one_line(str(exc))}")
         return exc.exit_code
     if isinstance(exc, FlowDefinitionError):
-        _err(f"error: {one_line(str(exc))}")
+        err(f"error: {one_line(str(exc))}")
         return EXIT_USAGE
     if isinstance(exc, FlowExecutionError):
-        _err(f"error: {one_line(str(exc))}")
+        err(f"error: {one_line(str(exc))}")
         return EXIT_FAILED
     if isinstance(exc, RPCError) and exc.status in (RPCStatusCode.UNAVAILABLE,
                                                     RPCStatusCode.DEADLINE_EXCEEDED):
-        _err(f"error: Lost Temporal: {one_line(exc.message)}. Check that the server is up "
+        err(f"error: Lost Temporal: {one_line(exc.message)}. Check that the server is up "
              "(`refinire-flow server`) and TEMPORAL_ADDRESS.")
         return EXIT_UNREACHABLE
-    _err(f"error: {type(exc).__name__}: {one_line(str(exc))}")
+    err(f"error: {type(exc).__name__}: {one_line(str(exc))}")
     return EXIT_FAILED
 
 
 def _interrupted() -> int:
     hint = interrupt_hint()
-    _err("interrupted" + (f": {hint}" if hint else ""))
+    err("interrupted" + (f": {hint}" if hint else ""))
     return EXIT_INTERRUPTED
 
 
