@@ -85,7 +85,7 @@ async def cmd_watch(args: argparse.Namespace) -> int:
     await describe_run(client, args.run_id)
     run_id = args.run_id
     Interrupt.hint = (f"run {run_id} goes on in Temporal: `refinire-flow watch {run_id}` follows it "
-                       f"again, `refinire-flow cancel {run_id}` stops it")
+                      f"again, `refinire-flow cancel {run_id}` stops it")
     see = f"`refinire-flow show {run_id}`"
     try:
         look, steps, _ = await watch(client, run_id, sys.stdout)

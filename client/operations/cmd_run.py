@@ -59,7 +59,7 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
     if not args.detach:
         run = record.require_run()
         flow = loading(f"the code of flow {run.flow_name!r}", flow_by_name,
-                        run.flow_name, args.module, run.code)
+                       run.flow_name, args.module, run.code)
     try:
         plan(record, args.from_step, flow)
     except FlowExecutionError as exc:
@@ -72,7 +72,7 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
         handle, the_plan = await _start_rerun(client, args, flow)
         err(f"rerun of {args.run_id} from step {the_plan.step!r}: new run {handle.id}")
         Interrupt.hint = (f"run {handle.id} goes on in Temporal: `refinire-flow cancel {handle.id}` "
-                           "stops it")
+                          "stops it")
         async with showing(client, handle.id, command=True):
             outcome = await wait_result(handle, the_plan.flow_name, worker_task, client=client)
     out(handle.id)
