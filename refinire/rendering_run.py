@@ -91,10 +91,17 @@ def render_run_text(spec: FlowSpec, trace: RunTrace, structure: list[str]) -> st
     if trace.error:
         lines.append(f"Error: {trace.error}")
     rows: list[tuple[list[str], list[str]]] = []
+    failed: list[str] | None = None
     for step in trace.steps:
         rows.append((_cells(str(step.index), f"{_name(step)} ({step.display})", step), _extras(step)))
+        if step.status == "failed" and (failed is None or step.key == trace.failed_step):
+            failed = rows[-1][1]
         for b in step.branches:
             rows.append((_cells("", f"  ∥ {_name(b)} ({b.display})", b), _extras(b)))
+            if b.status == "failed" and b.error:
+                failed = rows[-1][1]
+    if failed is not None:  # where the user's code raised, under the row that says it failed
+        failed.extend(traceback_lines(trace.error_trace))
     header = ["#", "step", "start (UTC)", "duration", "attempts", "status"]
     widths = [max(len(r[i]) for r in [header, *(c for c, _ in rows)]) for i in range(len(header) - 1)]
     for cells, extras in [(header, []), *rows]:
@@ -104,6 +111,14 @@ def render_run_text(spec: FlowSpec, trace: RunTrace, structure: list[str]) -> st
     if not trace.steps:
         lines.append("(no step has run yet)")
     return "\n".join(lines)
+
+
+def traceback_lines(trace: str) -> list[str]:
+    """A failed step's traceback (``File ..., line N, in f`` and its source line, for each of the
+    user's frames) as lines to indent under its row: ``Traceback:`` then the frames, blank lines
+    left out."""
+    frames = [line.rstrip() for line in trace.splitlines() if line.strip()]
+    return ["Traceback (most recent call last):", *frames] if frames else []
 
 
 def _name(step: StepRun) -> str:

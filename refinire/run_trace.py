@@ -96,6 +96,8 @@ class RunTrace(BaseModel):
     closed_at: datetime | None = None
     error: str | None = None
     failed_step: str | None = None
+    error_trace: str = ""
+    """Where the failed step's code raised: its traceback, the user's frames only (``""`` if none)."""
     steps: list[StepRun] = Field(default_factory=list)
     output: Any = None
     continuations: int = 0

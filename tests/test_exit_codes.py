@@ -19,7 +19,7 @@ import pytest
 import procs
 from client.connection import embedded
 from client.operations.cli import exit_codes_help
-from client.operations.commands import EXIT_CODES
+from client.operations.exits import EXIT_CODES
 from client.running.handle import RunHandle
 
 REFINIRE_FLOW = str(Path(sys.executable).parent / "refinire-flow")

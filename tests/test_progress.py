@@ -405,7 +405,7 @@ async def test_a_scripts_flow_run_shows_a_live_status_on_a_terminal(gates, tmp_p
 def test_core_warnings_caused_by_progress_queries_are_debug_records():
     import logging
 
-    from client.operations.core_logs import CORE_LOGGER, _Demote
+    from client.connection.core_logs import CORE_LOGGER, _Demote
 
     demote = _Demote()
 

@@ -102,7 +102,10 @@ async def test_step_timeout_ends_an_attempt_that_runs_too_long(client):
     with pytest.raises(FlowExecutionError) as err:
         await flow.run("x")
     assert (err.value.step, err.value.cause_type, err.value.cause_message) == (
-        "slow", "TimeoutError", "start_to_close timeout")
+        "slow", "TimeoutError", "step 'slow' ran longer than its step_timeout of 1 s on its only attempt, so "
+        "Temporal stopped it (start_to_close timeout). Give it more time with step_timeout= on the step "
+        "(FunctionStep(..., step_timeout=SECONDS)) or on the flow for every step (Flow(..., "
+        "step_timeout=SECONDS)), or make the step faster")
 
 
 async def test_the_old_function_step_timeout_still_limits_the_step(client):
@@ -120,7 +123,10 @@ async def test_flow_step_timeout_is_every_steps_default(client):
     with pytest.raises(FlowExecutionError) as err:
         await flow.run("x")
     assert (err.value.step, err.value.cause_type, err.value.cause_message) == (
-        "slow", "TimeoutError", "start_to_close timeout")
+        "slow", "TimeoutError", "step 'slow' ran longer than its step_timeout of 1 s (the flow's) on its only "
+        "attempt, so Temporal stopped it (start_to_close timeout). Give it more time with step_timeout= on "
+        "the step (FunctionStep(..., step_timeout=SECONDS)) or on the flow for every step (Flow(..., "
+        "step_timeout=SECONDS)), or make the step faster")
 
 
 async def test_an_agent_timeout_abandons_a_model_call_that_takes_too_long(llm, client):

@@ -123,6 +123,35 @@ def describe_failure(err: BaseException) -> tuple[str, str]:
     return type(cause).__name__, str(cause)
 
 
+TIMEOUT_PATCH = "timeout-names-step-timeout"
+"""Runs recorded before a step's timeout was explained failed with ``start_to_close timeout``."""
+
+
+def timeout_message(err: BaseException, step_name: str, options: StepOptions,
+                    given: StepOptions, flow: FlowSpec) -> str | None:
+    """What a step that ran out of time says: the step, the limit it hit, and the argument that
+    raises it; ``None`` when ``err`` is not a timeout (or the run predates this message)."""
+    cause = _unwrap(err)
+    if not isinstance(cause, TemporalTimeout) or not workflow.patched(TIMEOUT_PATCH):
+        return None
+    attempts = options.retry.max_attempts if options.retry is not None else 0
+    tries = (f"on each of its {attempts} attempts" if attempts > 1
+             else "on its only attempt" if attempts == 1 else "on every attempt")
+    kind = cause.type.name if cause.type is not None else ""
+    if kind == "HEARTBEAT" and options.heartbeat_s:
+        return (f"step {step_name!r} sent no heartbeat for {options.heartbeat_s:g} s {tries} (its "
+                "worker died, or was too busy to send one), so Temporal stopped it. Give it longer "
+                "with heartbeat= on the step (FunctionStep(..., heartbeat=SECONDS))")
+    if kind != "START_TO_CLOSE" or not options.start_to_close_s:
+        return None
+    source = ("" if given.start_to_close_s else " (the flow's)" if flow.defaults.start_to_close_s
+              else " (the default)")
+    return (f"step {step_name!r} ran longer than its step_timeout of {options.start_to_close_s:g} s"
+            f"{source} {tries}, so Temporal stopped it (start_to_close timeout). Give it more time "
+            "with step_timeout= on the step (FunctionStep(..., step_timeout=SECONDS)) or on the flow "
+            "for every step (Flow(..., step_timeout=SECONDS)), or make the step faster")
+
+
 async def call_activity(
     activity: str,
     arg: Any,
@@ -156,6 +185,7 @@ async def call_activity(
             if cancelled(err):
                 raise asyncio.CancelledError() from None
             kind, message = describe_failure(err)
+            message = timeout_message(err, step_name, opts, options, flow) or message
             raise StepFailed(step_key, step_name, kind, message, branch, facts_of(err),
                              trace_of(err)) from None
     try:
@@ -169,6 +199,7 @@ async def call_activity(
         if cancelled(err):
             raise asyncio.CancelledError() from None
         kind, message = describe_failure(err)
+        message = timeout_message(err, step_name, opts, options, flow) or message
         raise StepFailed(step_key, step_name, kind, message, branch, facts_of(err),
                          trace_of(err)) from None
 

@@ -18,6 +18,7 @@ from google.protobuf.json_format import MessageToDict, ParseDict
 from temporalio.api.common.v1 import Payloads
 
 from .codec import KEY_ENV, CodecError, EncryptionCodec, codec_from_env
+from .embedded import port_argument
 
 __all__ = ["main", "make_server", "serve"]
 
@@ -100,7 +101,8 @@ def serve(port: int = DEFAULT_PORT, *, host: str = "127.0.0.1",
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--port", type=port_argument, default=DEFAULT_PORT,
+                        help=f"port to serve on, 1 to 65535 (default {DEFAULT_PORT})")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--ui-origin", action="append", dest="origins", metavar="URL",
                         help=f"origin of the Temporal UI allowed to call (default: {', '.join(DEFAULT_ORIGINS)}; "

@@ -51,6 +51,7 @@ async def connect(*, fresh: bool = False) -> Client:
     converter = data_converter()
     limit = float(os.environ.get("REFINIRE_CONNECT_TIMEOUT", "10"))
     exit_guard.install()  # before the first connect: a failed one has started the SDK's runtime too
+    _forward_core_logs()
     try:
         client = await asyncio.wait_for(Client.connect(**cfg, data_converter=converter), limit)
     except Exception as exc:
@@ -64,6 +65,17 @@ async def connect(*, fresh: bool = False) -> Client:
     if not fresh:
         _CLIENTS[loop] = client
     return client
+
+
+_FORWARDING: list[bool] = []
+
+
+def _forward_core_logs() -> None:
+    """Once per process, before its first client: the core's warnings go to stderr, not stdout."""
+    if not _FORWARDING:
+        from .core_logs import forward_core_logs
+
+        _FORWARDING.append(forward_core_logs())
 
 
 async def search_attributes_ready(client: Client) -> bool:

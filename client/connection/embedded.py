@@ -26,11 +26,25 @@ UI_PORT_ENV = "REFINIRE_EMBEDDED_UI_PORT"
 """Another port for the embedded server's Web UI (default 8233)."""
 
 
+def _is_port(text: str) -> bool:
+    return text.isdigit() and 0 < int(text) < 65536
+
+
+def port_argument(text: str) -> int:
+    """An argparse ``type`` for a TCP port (1 to 65535): anything else is a usage error (exit 2)
+    that says so, before a socket is opened."""
+    import argparse
+
+    if not _is_port(text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: use a number from 1 to 65535")
+    return int(text)
+
+
 def _port_from_env(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
-    if not value.isdigit() or not 0 < int(value) < 65536:
+    if not _is_port(value):
         raise RuntimeError(f"{name}={value!r} is not a port: set it to a number from 1 to 65535, "
                            f"or unset it for the default {default}.")
     return int(value)

@@ -121,8 +121,8 @@ class _Reader:
     async def value(self, payloads: Any) -> Any:
         return (await self.values(payloads) or [None])[0]
 
-    async def failure(self, failure: Failure) -> tuple[str, dict[str, Any]]:
-        """``Type: message`` of a failure (its cause's, for a bare activity error), and its details."""
+    async def opened(self, failure: Failure) -> Failure:
+        """A copy of ``failure`` decoded (message and stack trace where a reader looks)."""
         opened = Failure()
         opened.CopyFrom(failure)
         if self.dc.payload_codec is not None:
@@ -131,6 +131,11 @@ class _Reader:
             except Exception:
                 pass
         _reveal(opened, self.dc)
+        return opened
+
+    async def failure(self, failure: Failure) -> tuple[str, dict[str, Any]]:
+        """``Type: message`` of a failure (its cause's, for a bare activity error), and its details."""
+        opened = await self.opened(failure)
         details: dict[str, Any] = {}
         if opened.HasField("application_failure_info") and opened.application_failure_info.details.payloads:
             try:
@@ -293,15 +298,17 @@ class _Reader:
         if ev.event_type == _COMPLETED:
             rec.result = await self.value(ev.workflow_execution_completed_event_attributes.result)
         elif ev.event_type == _FAILED:
-            rec.failure, rec.failure_details = await self.failure(ev.workflow_execution_failed_event_attributes.failure)
+            failure = ev.workflow_execution_failed_event_attributes.failure
+            rec.failure, rec.failure_details = await self.failure(failure)
+            rec.failure_trace = (await self.opened(failure)).stack_trace
         elif ev.event_type == _TERMINATED:
             reason = ev.workflow_execution_terminated_event_attributes.reason
             rec.failure = f"terminated{': ' + reason if reason else ''}"
 
 
 def _reveal(failure: Failure, dc: DataConverter) -> None:
-    """Sealed converters move a failure's message into an encoded attribute (opened by the codec
-    already): put it back where a reader looks, on the failure and each of its causes."""
+    """Sealed converters move a failure's message and stack trace into an encoded attribute (opened
+    by the codec already): put them back where a reader looks, on the failure and each of its causes."""
     while True:
         if failure.HasField("encoded_attributes"):
             try:
@@ -310,6 +317,8 @@ def _reveal(failure: Failure, dc: DataConverter) -> None:
                 attrs = None
             if isinstance(attrs, dict) and isinstance(attrs.get("message"), str):
                 failure.message = attrs["message"]
+            if isinstance(attrs, dict) and isinstance(attrs.get("stack_trace"), str):
+                failure.stack_trace = attrs["stack_trace"]
         if not failure.HasField("cause"):
             return
         failure = failure.cause

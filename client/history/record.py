@@ -80,6 +80,8 @@ class RunRecord:
     """A failed run's failure (``Type: message``); ``terminated: reason`` for a terminated one."""
     failure_details: dict[str, Any] = field(default_factory=dict)
     """What the workflow attached to its failure: ``step``, ``step_key``, ``cause_type``, ..."""
+    failure_trace: str = ""
+    """A failed run's stack trace: the failed step's user frames (runs of format 3), else ``""``."""
     continuations: int = 0
     marks: list[Mark] = field(default_factory=list)
     stuck: str | None = None
@@ -130,12 +132,21 @@ class RunRecord:
                 "`refinire-flow runs` lists Refinire runs.")
         return self.run
 
+    def waited_at(self, mark: Mark) -> str | None:
+        """The key of the ``UserInputStep`` an ``entered`` mark says the run waited at (it runs no
+        activity: its wait is the only sign it was reached), else ``None``."""
+        if mark.kind != "entered" or self.spec is None:
+            return None
+        key = self.step_key(mark.step)
+        step = self.spec.steps.get(key) if key is not None else None
+        return key if step is not None and step.kind == "user_input" else None
+
     def reached(self) -> list[str]:
         """Step keys the run reached, each once, in the order it first reached them."""
         seen: list[str] = []
         for m in self.marks:
             key = m.activity.where(self.spec).key if m.activity is not None and m.kind != "closed" \
-                and m.activity.is_step else m.step if m.kind == "decision" else None
+                and m.activity.is_step else m.step if m.kind == "decision" else self.waited_at(m)
             if key is not None and key not in seen:
                 seen.append(key)
         return seen

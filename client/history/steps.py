@@ -14,7 +14,11 @@ from workflows.delta import ContextDelta, Views, apply, unpack
 
 from .record import RunRecord
 
-__all__ = ["StepEvent", "context_before", "step_events"]
+__all__ = ["StepEvent", "StepNotReached", "context_before", "step_events"]
+
+
+class StepNotReached(FlowExecutionError):
+    """The run never reached the step: there is no context to start it from (rerun ``--from``)."""
 
 
 @dataclass
@@ -25,7 +29,8 @@ class StepEvent:
     kind: str
     """``activity`` (scheduled: ``context`` is the step's input), ``local`` (a local activity: no
     input recorded), ``completed`` (``context`` is the step's output, or ``delta`` what it changed),
-    ``decision`` (a branch taken: ``value``) or ``continued`` (a new Temporal run of the chain
+    ``decision`` (a branch taken: ``value``), ``waited`` (a ``UserInputStep`` began to wait: it runs
+    no activity) or ``continued`` (a new Temporal run of the chain
     begins: ``context`` is exact there)."""
     step_key: str
     branch: str | None = None
@@ -47,6 +52,8 @@ def step_events(rec: RunRecord) -> list[StepEvent]:
                                  context=unpack(ctx, m.run.views)))
         elif m.kind == "decision":
             out.append(StepEvent(m.event_id, "decision", m.step or "", value=m.decision))
+        elif rec.waited_at(m) is not None:
+            out.append(StepEvent(m.event_id, "waited", rec.waited_at(m) or ""))
         elif act is None or not act.is_step:
             continue
         else:
@@ -109,27 +116,28 @@ def _advance(ctx: Context, e: StepEvent, spec: FlowSpec | None) -> Context:
 def _visits(e: StepEvent, step_key: str) -> bool:
     """``e`` is a visit to ``step_key`` that says which context the step started from."""
     return e.step_key == step_key and ((e.kind == "activity" and e.context is not None)
-                                       or e.kind in ("decision", "local"))
+                                       or e.kind in ("decision", "local", "waited"))
 
 
 def context_before(rec: RunRecord, step_key: str) -> Context:
     """The run's context just before its last visit to ``step_key``.
 
-    A remote activity records its input, which is exact. A condition or a local activity records
-    none, so the context is the previous step's output plus the workflow's own bookkeeping, rebuilt
-    from the nearest exact context before it (the start of the chain's Temporal run that holds the
-    visit): the cost is one pass over the run's steps, whatever its length.
+    A remote activity records its input, which is exact. A condition, a local activity or a
+    ``UserInputStep``'s wait records none, so the context is the previous step's output plus the
+    workflow's own bookkeeping, rebuilt from the nearest exact context before it (the start of the
+    chain's Temporal run that holds the visit): the cost is one pass over the run's steps, whatever
+    its length.
 
     Raises:
-        FlowExecutionError: the run never reached ``step_key`` (the message lists the steps it did).
+        StepNotReached: the run never reached ``step_key`` (the message lists the steps it did).
     """
     run = rec.require_run()
     events = step_events(rec)
     visit = next((i for i in range(len(events) - 1, -1, -1) if _visits(events[i], step_key)), None)
     if visit is None and rec.failed_step != step_key:
-        raise FlowExecutionError(
+        raise StepNotReached(
             f"Run {rec.run_id!r} never reached step {step_key!r}, so there is no context to start it "
-            f"from. Steps the run reached: {rec.reached()!r}")
+            f"from: rerun from a step it reached. Steps the run reached: {rec.reached()!r}")
     if visit is not None and events[visit].kind == "activity":
         return events[visit].context.model_copy(deep=True)  # type: ignore[union-attr]
     end = len(events) if visit is None else visit

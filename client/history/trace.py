@@ -73,6 +73,7 @@ def trace_of(rec: RunRecord) -> RunTrace:
         details = rec.failure_details
         step = details.get("step_key") or details.get("step")
         trace.failed_step = rec.step_key(step) or step
+        trace.error_trace = rec.failure_trace
         if details.get("cause_type"):
             trace.error = f"{details['cause_type']}: {details.get('cause_message', '')}"
     marks: list[tuple[str, Any]] = []

@@ -2,7 +2,7 @@
 
 Everything it shows comes from Temporal, so it works from any machine, for any run, after any
 crash. Errors are one line on stderr (``error: ...``) and a non-zero exit status, one per kind of
-problem (:data:`client.operations.commands.EXIT_CODES`, printed by ``--help``).
+problem (:data:`client.operations.exits.EXIT_CODES`, printed by ``--help``).
 """
 
 from __future__ import annotations
@@ -15,27 +15,19 @@ from typing import Any, Sequence
 
 from refinire.errors import FlowDefinitionError, FlowExecutionError
 
-from client.connection import codec_server, exit_guard
-from .commands import (
+from client.connection import codec_server, embedded, exit_guard
+from .cmd_control import cmd_answer, cmd_cancel
+from .cmd_look import cmd_replay, cmd_runs, cmd_show, cmd_watch
+from .cmd_run import cmd_rerun, cmd_run
+from .cmd_serve import cmd_codec_server, cmd_search_attributes, cmd_server, cmd_worker
+from .exits import (
     EXIT_CODES,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     CLIError,
-    UsageError,
-    _err,
-    cmd_answer,
-    cmd_cancel,
-    cmd_replay,
-    cmd_rerun,
-    cmd_run,
-    cmd_runs,
-    cmd_search_attributes,
-    cmd_server,
-    cmd_show,
-    cmd_watch,
-    cmd_worker,
+    err,
     interrupt_hint,
     one_line,
 )
@@ -70,8 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     sp = command("server", cmd_server, "Run the embedded Temporal dev server and its Web UI in the foreground.")
-    sp.add_argument("--port", type=int, help="default: REFINIRE_EMBEDDED_PORT, else 7233")
-    sp.add_argument("--ui-port", type=int, help="default: REFINIRE_EMBEDDED_UI_PORT, else 8233")
+    sp.add_argument("--port", type=embedded.port_argument, help="default: REFINIRE_EMBEDDED_PORT, else 7233")
+    sp.add_argument("--ui-port", type=embedded.port_argument, help="default: REFINIRE_EMBEDDED_UI_PORT, else 8233")
     sp.add_argument("--log-level", default="warn", choices=["debug", "info", "warn", "error"])
 
     sp = command("worker", cmd_worker, "Serve the module-level flows of the modules (python worker.py).")
@@ -87,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = command("runs", cmd_runs, "List runs from Temporal's visibility.")
     sp.add_argument("--flow", metavar="NAME")
     sp.add_argument("--status", choices=list(STATUSES))
-    sp.add_argument("--limit", type=_positive, default=20, help="show at most this many runs (default 20)")
+    sp.add_argument("--limit", type=_limit(all_option=True), default=20,
+                    help="show at most this many runs (default 20)")
     sp.add_argument("--all", action="store_true", help="show every run")
 
     sp = command("show", cmd_show, "Show a run (with its history) or a flow's structure (MODULE:FLOW).")
@@ -97,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = command("replay", cmd_replay, "Replay recorded runs with the current code (the gate before a deploy).")
     sp.add_argument("runs", nargs="*", metavar="RUN_ID")
     sp.add_argument("--flow", metavar="NAME", help="replay the latest runs of this flow")
-    sp.add_argument("--limit", type=_positive, default=20)
+    sp.add_argument("--limit", type=_limit(all_option=False), default=20,
+                    help="replay at most this many of the flow's latest runs (default 20)")
     sp.add_argument("--module", action="append", default=[], metavar="MODULE",
                     help="module with the flow's code (needed when the flow has an explicit name)")
 
@@ -130,46 +124,36 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def cmd_codec_server(args: argparse.Namespace) -> int:
-    from client.connection.codec import KEY_ENV, codec_from_env
-
-    if codec_from_env() is None:
-        raise UsageError(f"{KEY_ENV} is not set: the codec server needs the payload key to decrypt. "
-                         "Set it to the key the workers use.")
-    codec_server.serve(args.port, host=args.host, origins=args.origins or codec_server.DEFAULT_ORIGINS)
-    return 0
-
-
 def _report(exc: BaseException) -> int:
     """Print the one line a person reads; return the exit status for this kind of problem."""
     from temporalio.service import RPCError, RPCStatusCode
 
     if isinstance(exc, SystemExit):
         if isinstance(exc.code, str):
-            _err(f"error: {one_line(exc.code)}")
+            err(f"error: {one_line(exc.code)}")
             return EXIT_USAGE
         raise exc
     if isinstance(exc, CLIError):
-        _err(f"error: {one_line(str(exc))}")
+        err(f"error: {one_line(str(exc))}")
         return exc.exit_code
     if isinstance(exc, FlowDefinitionError):
-        _err(f"error: {one_line(str(exc))}")
+        err(f"error: {one_line(str(exc))}")
         return EXIT_USAGE
     if isinstance(exc, FlowExecutionError):
-        _err(f"error: {one_line(str(exc))}")
+        err(f"error: {one_line(str(exc))}")
         return EXIT_FAILED
     if isinstance(exc, RPCError) and exc.status in (RPCStatusCode.UNAVAILABLE,
                                                     RPCStatusCode.DEADLINE_EXCEEDED):
-        _err(f"error: Lost Temporal: {one_line(exc.message)}. Check that the server is up "
+        err(f"error: Lost Temporal: {one_line(exc.message)}. Check that the server is up "
              "(`refinire-flow server`) and TEMPORAL_ADDRESS.")
         return EXIT_UNREACHABLE
-    _err(f"error: {type(exc).__name__}: {one_line(str(exc))}")
+    err(f"error: {type(exc).__name__}: {one_line(str(exc))}")
     return EXIT_FAILED
 
 
 def _interrupted() -> int:
     hint = interrupt_hint()
-    _err("interrupted" + (f": {hint}" if hint else ""))
+    err("interrupted" + (f": {hint}" if hint else ""))
     return EXIT_INTERRUPTED
 
 
@@ -197,21 +181,26 @@ def _main(argv: Sequence[str] | None) -> int:
         return _report(exc)
 
 
-def _positive(text: str) -> int:
-    """``--limit``: a whole number of runs, at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use 1 or more") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} runs shows nothing; use 1 or more (--all for every run)")
-    return value
+def _limit(all_option: bool) -> Any:
+    """``--limit``: a whole number of runs, at least 1 (``runs`` also has ``--all``)."""
+    more = " (--all for every run)" if all_option else ""
+
+    def limit(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use 1 or more{more}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{value} runs shows nothing; use 1 or more{more}")
+        return value
+
+    return limit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``refinire-flow``: returns the exit status (the console script passes it to ``sys.exit``)."""
-    if argv is None:  # the program itself: its stdout is for what it prints (client/operations/core_logs.py)
-        from .core_logs import forward_core_logs
+    if argv is None:  # the program itself: its stdout is for what it prints (client/connection/core_logs.py)
+        from client.connection.core_logs import forward_core_logs
 
         forward_core_logs()
     try:

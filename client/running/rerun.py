@@ -17,7 +17,7 @@ from refinire.errors import FlowExecutionError
 from refinire.flow import Flow
 
 from client.history.reader import RunRecord, read_run
-from client.history.steps import context_before
+from client.history.steps import StepNotReached, context_before
 from .start import new_run_id, start_run
 from workflows.formats import RERUN_FROM_MEMO, RERUN_OF_MEMO, rerun_summary
 
@@ -77,12 +77,13 @@ async def _context(client: Client, record: RunRecord, step: str) -> Context:
     """A rerun did not run the steps before its start: those contexts are in the run it reruns."""
     try:
         return context_before(record, step)
-    except FlowExecutionError:
+    except StepNotReached:
         if not record.require_run().rerun_of:
             raise
     try:
         return await _context(client, await read_run(client, record.require_run().rerun_of), step)
-    except FlowExecutionError:
-        raise FlowExecutionError(
+    except StepNotReached:
+        raise StepNotReached(
             f"Run {record.run_id!r} (and the runs it reruns) never reached step {step!r}, so there is "
-            f"no context to start it from. Steps the run reached: {record.reached()!r}") from None
+            f"no context to start it from: rerun from a step it reached. Steps the run reached: "
+            f"{record.reached()!r}") from None

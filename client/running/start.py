@@ -123,8 +123,17 @@ async def _refuse_oversized(client: Client, flow_name: str, args: list[Any]) -> 
 
 async def start_or_attach(client: Client, flow_name: str, spec_flow: Flow | None, data: Any,
                           ctx: Context | None, run_id: str | None) -> WorkflowHandle:
+    """Start the run, or attach to the run ``run_id`` when it is one of this flow's.
+
+    Raises:
+        OtherFlowsRun: ``run_id`` is a run of another flow (``client.running.attach``).
+    """
     from temporalio.exceptions import WorkflowAlreadyStartedError
 
+    from .attach import refuse_other_flows_run
+
+    if run_id is not None and spec_flow is not None:
+        await refuse_other_flows_run(client, spec_flow, flow_name, run_id)
     try:
         return await start_run(client, flow_name, spec_flow, data, ctx, run_id)
     except WorkflowAlreadyStartedError:

@@ -1,9 +1,11 @@
-"""The SDK core's log lines go through Python logging in ``refinire-flow``, never onto stdout.
+"""The SDK core's log lines go through Python logging, never onto stdout.
 
 Temporal's Rust core prints its warnings on stdout by default, in colour, in the middle of what
-``refinire-flow run`` prints there: the run's result, which scripts pipe on. Forwarded to the
-Python logger ``temporalio.core`` they are ordinary log records (stderr, the level and format the
-process chose). Two of them are the expected cost of following a run with queries (``run`` shows
+a script or ``refinire-flow run`` prints there: the run's result, which scripts pipe on. Forwarded
+to the Python logger ``temporalio.core`` they are ordinary log records (stderr, the level and
+format the process chose; without any logging set up, Python prints warnings on stderr).
+``connect()`` sets this up before the first client, unless the process made its own Temporal
+runtime already (that one is left as it is). Two of them are the expected cost of following a run with queries (``run`` shows
 progress by asking its own in-process worker): an answer that came after the client stopped waiting,
 and a query still queued when a run continued as new. Those are debug records, not warnings.
 """
@@ -27,9 +29,14 @@ class _Demote(logging.Filter):
         return True
 
 
-def forward_core_logs() -> None:
+def forward_core_logs() -> bool:
     """Make this process's Temporal runtime forward core logs to Python logging (call before the
-    first client connects; a runtime set later, e.g. for Prometheus metrics, replaces it)."""
+    first client connects; a runtime set later, e.g. for Prometheus metrics, replaces it).
+
+    Returns:
+        Whether it did: ``False`` when the process has a default runtime already (its own, or
+        one the SDK made for a client), which is kept.
+    """
     from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig
 
     logger = logging.getLogger(CORE_LOGGER)
@@ -37,5 +44,9 @@ def forward_core_logs() -> None:
         logger.addFilter(_Demote())
     logging_config = LoggingConfig(filter=LoggingConfig.default.filter,
                                    forwarding=LogForwardingConfig(logger=logger, append_target_to_name=False))
-    Runtime.set_default(Runtime(telemetry=TelemetryConfig(logging=logging_config)),
-                        error_if_already_set=False)
+    try:
+        Runtime.set_default(Runtime(telemetry=TelemetryConfig(logging=logging_config)),
+                            error_if_already_set=True)
+    except RuntimeError:  # "Runtime default already set": the process chose, or a client exists
+        return False
+    return True

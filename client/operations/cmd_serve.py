@@ -1,0 +1,104 @@
+"""The commands that become a long-lived process: ``server`` (the embedded Temporal dev server),
+``worker``, ``codec-server``, and ``search-attributes`` (what a cluster needs before it serves)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from typing import Any
+
+from client.connection import codec_server
+
+from .exits import EXIT_OK, UsageError, out
+from .targets import connected, loading
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    from client.connection import embedded
+
+    try:
+        args.port = args.port or embedded.configured_port()
+        args.ui_port = args.ui_port or embedded.configured_ui_port()
+    except RuntimeError as exc:
+        raise UsageError(str(exc)) from None
+    if args.port == args.ui_port:
+        raise UsageError(f"The server and its Web UI cannot share port {args.port}: give them two "
+                         "ports (--port N --ui-port M; defaults 7233 and 8233).")
+    where = f"127.0.0.1:{args.port}"
+    if not embedded.port_free(args.port):
+        from client.connection import exit_guard
+
+        exit_guard.install()  # the probe below starts the SDK's runtime (sdk-python issue 300)
+        if embedded.is_temporal(args.port):
+            reuse = ("scripts and refinire-flow connect to it as they are" if args.port == embedded.configured_port()
+                     else f"point clients at it with TEMPORAL_ADDRESS={where}")
+            raise UsageError(
+                f"A Temporal server is already listening on {where}: reuse it ({reuse}), or start "
+                "another one with --port N --ui-port M.")
+        raise UsageError(
+            f"Port {args.port} on 127.0.0.1 is taken by another program, not a Temporal server: start "
+            "the server on a free port with --port N (and point clients at it with "
+            "TEMPORAL_ADDRESS=127.0.0.1:N).")
+    if not embedded.port_free(args.ui_port):
+        raise UsageError(f"Port {args.ui_port} for the Web UI is taken by another program: pick a free "
+                         "one with --ui-port N.")
+    root = embedded.data_dir()
+    cmd = embedded.server_command(root / "temporal.db", args.port, args.ui_port, log_level=args.log_level)
+    out(f"Temporal dev server on {where}, Web UI http://localhost:{args.ui_port}, "
+         f"data in {root} (search attributes {', '.join(embedded.SEARCH_ATTRIBUTES)} registered)")
+    os.execv(cmd[0], cmd)  # the server itself takes this process's place, and its signals
+    return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from client.serving import worker
+
+    from client.serving.modules import import_flows
+
+    _check_worker_numbers(args)
+    modules = worker.prepare(args)
+    loading(f"the modules {modules!r}", import_flows, modules)
+
+    async def serve() -> None:
+        # Until serve() takes SIGINT/SIGTERM over (then they stop it cleanly: 0), Ctrl-C is 130.
+        await worker.serve(modules, await connected(), graceful_shutdown_s=args.graceful_shutdown)
+
+    asyncio.run(serve())
+    return EXIT_OK
+
+
+def _check_worker_numbers(args: argparse.Namespace) -> None:
+    """The worker's numeric options, checked before anything starts (argparse only made numbers)."""
+    import math
+
+    def bad(option: str, value: Any, fix: str) -> UsageError:
+        return UsageError(f"refinire-flow worker: argument {option}: {value!r} {fix}. "
+                          "See `refinire-flow worker --help`.")
+
+    port = args.metrics_port
+    if port is not None and not 0 < port < 65536:
+        raise bad("--metrics-port", port, "is not a port: use a number from 1 to 65535")
+    grace = args.graceful_shutdown
+    if not math.isfinite(grace) or not 0 <= grace <= 86400:
+        raise bad("--graceful-shutdown", grace, "is not a time to wait: use seconds from 0 to 86400 "
+                  "(0 stops at once; default 30)")
+
+
+def cmd_search_attributes(args: argparse.Namespace) -> int:
+    from client.connection.embedded import SEARCH_ATTRIBUTES
+
+    for name in SEARCH_ATTRIBUTES:
+        out(f"temporal operator search-attribute create --namespace {args.namespace} "
+             f"--name {name} --type Keyword")
+    return EXIT_OK
+
+
+def cmd_codec_server(args: argparse.Namespace) -> int:
+    from client.connection.codec import KEY_ENV, codec_from_env
+
+    if codec_from_env() is None:
+        raise UsageError(f"{KEY_ENV} is not set: the codec server needs the payload key to decrypt. "
+                         "Set it to the key the workers use.")
+    codec_server.serve(args.port, host=args.host, origins=args.origins or codec_server.DEFAULT_ORIGINS)
+    return 0
