@@ -26,7 +26,7 @@ class Sizes:
     latency_rounds: int = 40
     warmup: int = 3
     throughput_runs: int = 200
-    throughput_rounds: int = 2
+    throughput_rounds: int = 4
     local_rounds: int = 15
     fanout_rounds: int = 3
     server_rounds: int = 6
