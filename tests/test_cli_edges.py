@@ -87,11 +87,11 @@ async def test_rerun_from_the_step_a_cancelled_run_waited_at_waits_there_again(c
     (["server", "--ui-port", "70000"], "--ui-port", "'70000' is not a port: use a number from 1 to 65535"),
     (["codec-server", "--port", "65536"], "--port", "'65536' is not a port: use a number from 1 to 65535"),
     (["worker", "flows.ops", "--metrics-port", "99999"], "--metrics-port",
-     "99999 is not a port: use a number from 1 to 65535"),
+     "'99999' is not a port: use a number from 1 to 65535"),
     (["worker", "flows.ops", "--graceful-shutdown", "-5"], "--graceful-shutdown",
-     "-5.0 is not a time to wait: use seconds from 0 to 86400 (0 stops at once; default 30)"),
+     "'-5' is not a time to wait: use seconds from 0 to 86400 (0 stops at once; default 30)"),
     (["worker", "flows.ops", "--graceful-shutdown", "inf"], "--graceful-shutdown",
-     "inf is not a time to wait: use seconds from 0 to 86400 (0 stops at once; default 30)"),
+     "'inf' is not a time to wait: use seconds from 0 to 86400 (0 stops at once; default 30)"),
     (["runs", "--limit", "-3"], "--limit", "-3 runs shows nothing; use 1 or more (--all for every run)"),
     (["replay", "--flow", "x", "--limit", "0"], "--limit", "0 runs shows nothing; use 1 or more"),
     (["replay", "--flow", "x", "--limit", "two"], "--limit", "'two' is not a whole number; use 1 or more"),
@@ -99,6 +99,19 @@ async def test_rerun_from_the_step_a_cancelled_run_waited_at_waits_there_again(c
 def test_a_number_out_of_range_is_bad_usage_before_anything_starts(args, option, fix):
     line = error(cli(*args), 2)
     assert line == f"error: refinire-flow {args[0]}: argument {option}: {fix}. See `refinire-flow {args[0]} --help`."
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--metrics-port", "99999"], "argument --metrics-port: '99999' is not a port: use a number from 1 to 65535"),
+    (["--graceful-shutdown", "-5"], "argument --graceful-shutdown: '-5' is not a time to wait: use seconds "
+                                    "from 0 to 86400 (0 stops at once; default 30)"),
+])
+def test_the_worker_script_refuses_the_same_numbers(args, message):
+    """``python worker.py`` parses its options as ``refinire-flow worker`` does: exit 2, one line."""
+    out = subprocess.run([sys.executable, "worker.py", "flows.ops", *args], cwd=procs.ROOT, env=procs.env(),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines()[-1] == f"worker.py: error: {message}"
 
 
 def test_the_server_and_its_ui_on_one_port_is_bad_usage():

@@ -13,8 +13,12 @@ and a query still queued when a run continued as new. Those are debug records, n
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-__all__ = ["CORE_LOGGER", "forward_core_logs"]
+if TYPE_CHECKING:
+    from temporalio.runtime import LoggingConfig
+
+__all__ = ["CORE_LOGGER", "forward_core_logs", "logging_config"]
 
 CORE_LOGGER = "temporalio.core"
 _PROGRESS_NOISE = ("Query not found when attempting to respond",
@@ -29,6 +33,17 @@ class _Demote(logging.Filter):
         return True
 
 
+def logging_config() -> "LoggingConfig":
+    """The core's logging as every runtime of ours sets it: forwarded to ``temporalio.core``."""
+    from temporalio.runtime import LogForwardingConfig, LoggingConfig
+
+    logger = logging.getLogger(CORE_LOGGER)
+    if not any(isinstance(f, _Demote) for f in logger.filters):
+        logger.addFilter(_Demote())
+    return LoggingConfig(filter=LoggingConfig.default.filter,
+                         forwarding=LogForwardingConfig(logger=logger, append_target_to_name=False))
+
+
 def forward_core_logs() -> bool:
     """Make this process's Temporal runtime forward core logs to Python logging (call before the
     first client connects; a runtime set later, e.g. for Prometheus metrics, replaces it).
@@ -37,15 +52,10 @@ def forward_core_logs() -> bool:
         Whether it did: ``False`` when the process has a default runtime already (its own, or
         one the SDK made for a client), which is kept.
     """
-    from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig
+    from temporalio.runtime import Runtime, TelemetryConfig
 
-    logger = logging.getLogger(CORE_LOGGER)
-    if not any(isinstance(f, _Demote) for f in logger.filters):
-        logger.addFilter(_Demote())
-    logging_config = LoggingConfig(filter=LoggingConfig.default.filter,
-                                   forwarding=LogForwardingConfig(logger=logger, append_target_to_name=False))
     try:
-        Runtime.set_default(Runtime(telemetry=TelemetryConfig(logging=logging_config)),
+        Runtime.set_default(Runtime(telemetry=TelemetryConfig(logging=logging_config())),
                             error_if_already_set=True)
     except RuntimeError:  # "Runtime default already set": the process chose, or a client exists
         return False

@@ -56,7 +56,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from client.serving.modules import import_flows
 
-    _check_worker_numbers(args)
     modules = worker.prepare(args)
     loading(f"the modules {modules!r}", import_flows, modules)
 
@@ -66,23 +65,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     asyncio.run(serve())
     return EXIT_OK
-
-
-def _check_worker_numbers(args: argparse.Namespace) -> None:
-    """The worker's numeric options, checked before anything starts (argparse only made numbers)."""
-    import math
-
-    def bad(option: str, value: Any, fix: str) -> UsageError:
-        return UsageError(f"refinire-flow worker: argument {option}: {value!r} {fix}. "
-                          "See `refinire-flow worker --help`.")
-
-    port = args.metrics_port
-    if port is not None and not 0 < port < 65536:
-        raise bad("--metrics-port", port, "is not a port: use a number from 1 to 65535")
-    grace = args.graceful_shutdown
-    if not math.isfinite(grace) or not 0 <= grace <= 86400:
-        raise bad("--graceful-shutdown", grace, "is not a time to wait: use seconds from 0 to 86400 "
-                  "(0 stops at once; default 30)")
 
 
 def cmd_search_attributes(args: argparse.Namespace) -> int:

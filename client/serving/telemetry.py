@@ -66,10 +66,14 @@ def worker_interceptors() -> list[Interceptor]:
 
 
 def install_metrics(port: int, host: str = "0.0.0.0") -> str:
-    """Serve Prometheus metrics for every client and worker this process creates from now on."""
+    """Serve Prometheus metrics for every client and worker this process creates from now on (the
+    core's log lines still go to Python logging, as ``connect()`` sets them)."""
     from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+    from client.connection.core_logs import logging_config
+
     address = f"{host}:{port}"
-    runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+    runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address),
+                                                logging=logging_config()))
     Runtime.set_default(runtime, error_if_already_set=False)
     return address

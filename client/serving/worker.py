@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import math
 import os
 import signal
 import sys
@@ -26,6 +27,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.steps import ACTIVITIES
 from client.connection.connect import connect
+from client.connection.embedded import port_argument
 from client.connection.undecodable import DecodeAwareRunner
 from refinire import observability, registry
 from refinire.flow import Flow
@@ -147,14 +149,26 @@ async def serve(modules: Sequence[str], client: Client | None = None, *,
     await running
 
 
+def _grace_seconds(text: str) -> float:
+    """An argparse ``type`` for ``--graceful-shutdown``: finite seconds from 0 to a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time to wait: use seconds from 0 to 86400 "
+                                         "(0 stops at once; default 30)")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("modules", nargs="*", metavar="MODULE",
                         help="modules whose module-level flows to serve (default: $REFINIRE_FLOW_MODULES)")
-    parser.add_argument("--metrics-port", type=int, metavar="PORT",
+    parser.add_argument("--metrics-port", type=port_argument, metavar="PORT",
                         help="serve Prometheus metrics on this port (/metrics)")
     parser.add_argument("--console-tracing", action="store_true",
                         help="print one line per step start and finish")
-    parser.add_argument("--graceful-shutdown", type=float, default=30.0, metavar="SECONDS",
+    parser.add_argument("--graceful-shutdown", type=_grace_seconds, default=30.0, metavar="SECONDS",
                         help="on SIGTERM/SIGINT, how long running steps may take to finish (default 30)")
     parser.add_argument("--log-level", choices=["debug", "info", "warn", "error"], default=None,
                         help="one line per failed step attempt at info/warn; tracebacks at debug "
