@@ -208,3 +208,23 @@ def test_a_scripts_stdout_holds_only_what_it_prints_core_warnings_go_to_stderr(t
     assert out.returncode == 0, out.stderr
     assert out.stdout == "failed at crawl\nrested\n"
     assert "Tried to complete untracked local activity" in out.stderr
+
+
+async def test_an_answer_to_a_run_no_worker_serves_is_not_sent(client, tmp_path):
+    """With no worker the answer would wait in Temporal and land long after the command gave up:
+    it is refused, nothing is sent, and the run asks its question again once a worker runs."""
+    run_id = rid("edge-noworker")
+    started = await asyncio.to_thread(cli, "run", "flows.ops:asking", "--id", run_id, "--detach")
+    assert started.returncode == 0, started.stderr
+    line = error(await asyncio.to_thread(cli, "answer", run_id, "Ada"), 1)
+    assert line.startswith(f"error: Run {run_id!r} has no worker: nothing serving its task queue "
+                           "'refinire.flows.ops:asking' answered, so the answer was not sent.")
+    worker = procs.start_worker(["flows.ops"], tmp_path / "worker.log")
+    try:
+        await _waiting(client, run_id)  # the refused answer never reached the run
+        answered = await asyncio.to_thread(cli, "answer", run_id, "Bob")
+        assert answered.returncode == 0, answered.stderr
+        done = await client.get_workflow_handle(run_id, result_type=FlowResult).result()
+        assert done.output == "hello Bob"
+    finally:
+        procs.stop(worker)

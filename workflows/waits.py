@@ -67,8 +67,8 @@ class Waits:
         pending = self.pending
         if pending is None:
             raise _reject("This run is not waiting for an answer: no question is pending (it was already "
-                          "answered, timed out, or the run has no waiting step). Query 'pending_question' "
-                          "to see what a run waits for.")
+                          "answered, timed out, or the run has no waiting step). `refinire-flow show RUN_ID` "
+                          "shows what a run waits for (the 'pending_question' query, from code).")
         if answer.step and answer.step not in (pending.step, pending.name):
             raise _reject(f"Step {answer.step!r} is not waiting for an answer. The pending question is "
                           f"from step {pending.name or pending.step!r}: {pending.question!r}")

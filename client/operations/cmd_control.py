@@ -4,8 +4,10 @@ Both refuse a run that has ended (bad usage), naming how it ended."""
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
+from typing import Any
 
-from .exits import EXIT_OK, UsageError, err, out
+from .exits import EXIT_OK, CLIError, UsageError, err, out
 from .targets import connected, describe_run, ended_as
 
 
@@ -17,13 +19,44 @@ async def cmd_answer(args: argparse.Namespace) -> int:
     if ended:
         raise UsageError(f"Run {args.run_id!r} has ended ({ended}): it waits for no answer. "
                          "`refinire-flow show` it to see how it ended.")
-    run = RunHandle(client.get_workflow_handle(args.run_id), None, client)  # type: ignore[arg-type]
+    from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+
+    from client.running.progress import has_worker
+
+    handle = client.get_workflow_handle(args.run_id)
+    queue = (await handle.describe()).task_queue
+    # An answer is an update, which only a worker can accept: sent with no worker, it would wait in
+    # Temporal and be applied whenever a worker came back, long after this command gave up. So a
+    # worker must answer a query first (Temporal lists a stopped worker's polls for minutes).
+    if not await has_worker(client, queue) or not await _answers_queries(handle):
+        raise CLIError(f"Run {args.run_id!r} has no worker: nothing serving its task queue {queue!r} "
+                       "answered, so the answer was not sent. Start a worker for its flow "
+                       "(`refinire-flow worker MODULE`, or the script that started the run) and answer again.")
+    run = RunHandle(handle, None, client)  # type: ignore[arg-type]
     try:
         accepted = await run.answer(args.text, args.step)
     except AnswerRejected as exc:
         raise UsageError(str(exc)) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise CLIError(f"Run {args.run_id!r}: no worker took the answer in time. It waits in Temporal "
+                       "and is applied when a worker for the run's flow next runs; `refinire-flow "
+                       f"show {args.run_id}` tells whether it was.") from None
     out(f"answered step {accepted.step!r} of run {args.run_id}")
     return EXIT_OK
+
+
+async def _answers_queries(handle: Any, within_s: float = 5.0) -> bool:
+    """Whether a worker answers a query on the run within ``within_s`` seconds."""
+    from temporalio.client import WorkflowQueryFailedError
+    from temporalio.service import RPCError
+
+    try:
+        await handle.query("pending_question", rpc_timeout=timedelta(seconds=within_s))
+    except WorkflowQueryFailedError:
+        return True  # a worker ran the query (and it failed there): the worker is alive
+    except RPCError:
+        return False
+    return True
 
 
 async def cmd_cancel(args: argparse.Namespace) -> int:
