@@ -228,3 +228,12 @@ async def test_an_answer_to_a_run_no_worker_serves_is_not_sent(client, tmp_path)
         assert done.output == "hello Bob"
     finally:
         procs.stop(worker)
+
+
+def test_rerun_with_the_id_of_an_existing_run_exits_2():
+    run_id = rid("edge-taken")
+    out = cli("run", "flows.ops:branchy", "hello", "--id", run_id)
+    assert out.returncode == 0, out.stderr
+    line = error(cli("rerun", run_id, "--from", "check", "--id", run_id, "--detach"), 2)
+    assert line == (f"error: Run id {run_id!r} is taken by a run of 'flows.ops:branchy' (completed): give "
+                    "the rerun another --id, or leave --id out for a fresh one.")

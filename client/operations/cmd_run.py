@@ -84,8 +84,25 @@ async def _start_rerun(client: Any, args: argparse.Namespace, flow: Any = None, 
     from client.history.steps import StepNotReached
     from client.running.rerun import start_rerun
 
+    if args.id is not None:
+        await _id_free(client, args.id)
     try:
         return await start_rerun(client, args.run_id, args.from_step, flow=flow, new_id=args.id,
                                  record=record)
     except StepNotReached as exc:  # a step of the flow, but not of this run: usage, like an unknown one
         raise UsageError(str(exc)) from None
+
+
+async def _id_free(client: Any, run_id: str) -> None:
+    """A rerun's ``--id`` must name no run yet: Temporal would attach to a running one, or refuse."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        desc = await client.get_workflow_handle(run_id).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return
+        raise
+    raise UsageError(f"Run id {run_id!r} is taken by a run of {desc.workflow_type!r} "
+                     f"({desc.status.name.lower() if desc.status else 'unknown'}): give the rerun another "
+                     "--id, or leave --id out for a fresh one.")
