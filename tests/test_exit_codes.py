@@ -64,7 +64,7 @@ def test_help_documents_the_exit_codes():
     out = cli("--help")
     assert out.returncode == 0
     assert exit_codes_help() in out.stdout
-    assert [code for code, _ in EXIT_CODES] == [0, 1, 2, 3, 130]
+    assert [code for code, _ in EXIT_CODES] == [0, 1, 2, 3, 130, 141]
     assert "  130  interrupted (Ctrl-C)" in out.stdout
 
 
@@ -372,3 +372,16 @@ async def test_ctrl_c_during_run_exits_130_and_says_how_to_attach_or_cancel(entr
     cancelled = cli("cancel", run_id)  # the hint, as printed
     assert cancelled.returncode == 0, cancelled.stderr
     assert cancelled.stdout.strip() == f"cancel requested for run {run_id}"
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly_with_141(tmp_path):
+    """``refinire-flow show FLOW | head -1``: no BrokenPipeError, 141 as a SIGPIPE'd process (the
+    drawing of 3,000 steps is bigger than a pipe holds, so the write after head left must fail)."""
+    (tmp_path / "huge.py").write_text(
+        "from refinire import Flow, FunctionStep\n\n\ndef f(data, ctx):\n    return data\n\n\n"
+        "flow = Flow(steps=[FunctionStep(f'a_step_with_a_rather_long_name_{i:05d}', f) for i in range(3000)])\n")
+    proc = subprocess.run(["bash", "-c", f"set -o pipefail; {REFINIRE_FLOW} show huge:flow --format mermaid | head -1"],
+                          cwd=tmp_path, env=procs.env(), capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip(), proc.stderr
+    assert proc.stderr == "", proc.stderr
+    assert proc.returncode == 141

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import os
 import sys
 from typing import Any, Sequence
 
@@ -22,6 +23,7 @@ from .cmd_run import cmd_rerun, cmd_run
 from .cmd_serve import cmd_codec_server, cmd_search_attributes, cmd_server, cmd_worker
 from .exits import (
     EXIT_CODES,
+    EXIT_PIPE,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_UNREACHABLE,
@@ -177,8 +179,17 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return _interrupted()
+    except BrokenPipeError:
+        return _reader_gone()
     except (Exception, SystemExit) as exc:
         return _report(exc)
+
+
+def _reader_gone() -> int:
+    """stdout's reader left (``| head``): say nothing more, and never write to the pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_PIPE
 
 
 def _limit(all_option: bool) -> Any:

@@ -14,6 +14,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141
 
 EXIT_CODES: tuple[tuple[int, str], ...] = (
     (EXIT_OK, "done: the run completed, every replayed run is compatible, the command did what it says"),
@@ -27,6 +28,8 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (EXIT_UNREACHABLE, "cannot connect to Temporal (nothing answers at the address, TLS or "
                        "credentials refused, or the embedded server could not start)"),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C); a run it started goes on in Temporal"),
+    (EXIT_PIPE, "what read its output stopped reading (`head` or a pager closed the pipe), as a "
+                "process ended by SIGPIPE; nothing else went wrong"),
 )
 """What each exit status of ``refinire-flow`` means (printed by ``--help``, tabled in the README)."""
 
