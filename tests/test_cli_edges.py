@@ -237,3 +237,10 @@ def test_rerun_with_the_id_of_an_existing_run_exits_2():
     line = error(cli("rerun", run_id, "--from", "check", "--id", run_id, "--detach"), 2)
     assert line == (f"error: Run id {run_id!r} is taken by a run of 'flows.ops:branchy' (completed): give "
                     "the rerun another --id, or leave --id out for a fresh one.")
+
+
+def test_the_commands_a_failure_suggests_can_be_pasted_into_a_shell(tmp_path):
+    run_id = "edge quoted #" + rid("x")
+    out = cli("run", "flows.ops:pipeline", "x", "--id", run_id, REFINIRE_TEST_LOG=str(tmp_path / "log"))
+    assert out.returncode == 1, out.stderr
+    assert f"`refinire-flow show '{run_id}'`" in out.stderr, out.stderr

@@ -3,6 +3,8 @@ Both refuse a run that has ended (bad usage), naming how it ended."""
 
 from __future__ import annotations
 
+from shlex import quote
+
 import argparse
 from datetime import timedelta
 from typing import Any
@@ -40,7 +42,7 @@ async def cmd_answer(args: argparse.Namespace) -> int:
     except WorkflowUpdateRPCTimeoutOrCancelledError:
         raise CLIError(f"Run {args.run_id!r}: no worker took the answer in time. It waits in Temporal "
                        "and is applied when a worker for the run's flow next runs; `refinire-flow "
-                       f"show {args.run_id}` tells whether it was.") from None
+                       f"show {quote(args.run_id)}` tells whether it was.") from None
     out(f"answered step {accepted.step!r} of run {args.run_id}")
     return EXIT_OK
 

@@ -4,6 +4,8 @@ before a deploy)."""
 
 from __future__ import annotations
 
+from shlex import quote
+
 import argparse
 import sys
 
@@ -29,7 +31,7 @@ async def cmd_runs(args: argparse.Namespace) -> int:
         out("no runs")
     for r in rows:
         if r.status == "stuck":
-            err(f"run {r.run_id} is stuck: its workflow task keeps failing; `refinire-flow show {r.run_id}` says why")
+            err(f"run {r.run_id} is stuck: its workflow task keeps failing; `refinire-flow show {quote(r.run_id)}` says why")
     if cut:
         err(f"showing the newest {limit} runs; more exist: --limit N or --all shows them")
     return EXIT_OK
@@ -84,9 +86,9 @@ async def cmd_watch(args: argparse.Namespace) -> int:
     client = await connected()
     await describe_run(client, args.run_id)
     run_id = args.run_id
-    Interrupt.hint = (f"run {run_id} goes on in Temporal: `refinire-flow watch {run_id}` follows it "
-                      f"again, `refinire-flow cancel {run_id}` stops it")
-    see = f"`refinire-flow show {run_id}`"
+    Interrupt.hint = (f"run {run_id} goes on in Temporal: `refinire-flow watch {quote(run_id)}` follows it "
+                      f"again, `refinire-flow cancel {quote(run_id)}` stops it")
+    see = f"`refinire-flow show {quote(run_id)}`"
     try:
         look, steps, _ = await watch(client, run_id, sys.stdout)
     except FlowExecutionError as exc:

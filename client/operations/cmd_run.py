@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from shlex import quote
+
 import argparse
 import asyncio
 from typing import Any
@@ -36,8 +38,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
     except asyncio.CancelledError:
         if flow.last_run_id:
             Interrupt.hint = (
-                f"run {flow.last_run_id} goes on in Temporal: `refinire-flow run {args.flow} --id "
-                f"{flow.last_run_id}` attaches to it, `refinire-flow cancel {flow.last_run_id}` stops it")
+                f"run {flow.last_run_id} goes on in Temporal: `refinire-flow run {quote(args.flow)} --id "
+                f"{quote(flow.last_run_id)}` attaches to it, `refinire-flow cancel {quote(flow.last_run_id)}` stops it")
         raise
     err(f"run {result.run_id} completed" + (f" · {result.ui_url}" if result.ui_url else ""))
     out(render(result.value))
@@ -71,7 +73,7 @@ async def cmd_rerun(args: argparse.Namespace) -> int:
     async with hosting(client, flow) as worker_task:
         handle, the_plan = await _start_rerun(client, args, flow, record=record)
         err(f"rerun of {args.run_id} from step {the_plan.step!r}: new run {handle.id}")
-        Interrupt.hint = (f"run {handle.id} goes on in Temporal: `refinire-flow cancel {handle.id}` "
+        Interrupt.hint = (f"run {handle.id} goes on in Temporal: `refinire-flow cancel {quote(handle.id)}` "
                           "stops it")
         async with showing(client, handle.id, command=True):
             outcome = await wait_result(handle, the_plan.flow_name, worker_task, client=client)

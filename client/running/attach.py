@@ -16,6 +16,8 @@ compared with the flow, and any of these makes it the same flow:
 
 from __future__ import annotations
 
+from shlex import quote
+
 import re
 
 from temporalio.client import Client
@@ -80,6 +82,6 @@ async def refuse_other_flows_run(client: Client, flow: Flow, name: str, run_id: 
     raise OtherFlowsRun(
         f"Run {run_id!r} is a run of flow {run.flow_name!r}, not of flow {name!r}: a run id attaches "
         f"only to a run of the same flow, so nothing was attached to or started. Follow that run "
-        f"with `refinire-flow watch {run_id}` (or attach with `refinire-flow run {theirs} --id "
-        f"{run_id}`), or use another run id for a new run of flow {name!r}.",
+        f"with `refinire-flow watch {quote(run_id)}` (or attach with `refinire-flow run {quote(theirs)} --id "
+        f"{quote(run_id)}`), or use another run id for a new run of flow {name!r}.",
         flow_name=name, run_id=run_id, cause_type="OtherFlowsRun")

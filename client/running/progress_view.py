@@ -12,6 +12,8 @@ not a line per step.
 
 from __future__ import annotations
 
+from shlex import quote
+
 import os
 import sys
 import time
@@ -55,7 +57,7 @@ def _steps(n: int) -> str:
 
 
 def answer_hint(look: Look) -> str:
-    return f"answer with `refinire-flow answer {look.run_id} TEXT`"
+    return f"answer with `refinire-flow answer {quote(look.run_id)} TEXT`"
 
 
 def no_worker(look: Look) -> str | None:

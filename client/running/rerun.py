@@ -8,6 +8,8 @@ the new one names it in its input (``FlowRun.rerun_of``), its memo and its summa
 
 from __future__ import annotations
 
+from shlex import quote
+
 from dataclasses import dataclass
 
 from temporalio.client import Client, WorkflowHandle
@@ -35,7 +37,7 @@ def plan(record: RunRecord, from_step: str | None, flow: Flow | None) -> RerunPl
     old = record.run_id
     if not record.closed:
         raise FlowExecutionError(
-            f"Run {old!r} is still running. Wait for it, or stop it with `refinire-flow cancel {old}` "
+            f"Run {old!r} is still running. Wait for it, or stop it with `refinire-flow cancel {quote(old)}` "
             "and rerun it then.")
     wanted = from_step or record.failed_step
     if wanted is None:

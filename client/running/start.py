@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shlex import quote
+
 import asyncio
 import contextlib
 import uuid
@@ -149,8 +151,8 @@ def to_execution_error(err: BaseException, flow_name: str, run_id: str) -> FlowE
         message = details.get("cause_message") or cause.message
         facts = details.get("cause")
         return FlowExecutionError(
-            f"{cause.message} (run {run_id!r}; inspect it with `refinire-flow show {run_id}`, "
-            f"rerun it with `refinire-flow rerun {run_id}`)",
+            f"{cause.message} (run {run_id!r}; inspect it with `refinire-flow show {quote(run_id)}`, "
+            f"rerun it with `refinire-flow rerun {quote(run_id)}`)",
             flow_name=flow_name, run_id=run_id, step=details.get("step"), cause_type=kind,
             cause_message=message,
             cause=rebuild_exception(facts, kind or "Exception", message or "") if facts else None,
@@ -158,8 +160,8 @@ def to_execution_error(err: BaseException, flow_name: str, run_id: str) -> FlowE
     if isinstance(cause, CancelledError):
         return FlowCancelled(
             f"Flow {flow_name!r} run {run_id!r} was cancelled. It ended CANCELED; see it with "
-            f"`refinire-flow show {run_id}`, or start it again from a step with "
-            f"`refinire-flow rerun {run_id} --from STEP`.",
+            f"`refinire-flow show {quote(run_id)}`, or start it again from a step with "
+            f"`refinire-flow rerun {quote(run_id)} --from STEP`.",
             flow_name=flow_name, run_id=run_id, cause_type="Cancelled", cause_message=str(cause))
     kind = "terminated" if isinstance(cause, TerminatedError) else "failed"
     return FlowExecutionError(f"Flow {flow_name!r} run {run_id!r} {kind}: {cause}",
