@@ -244,3 +244,15 @@ def test_the_commands_a_failure_suggests_can_be_pasted_into_a_shell(tmp_path):
     out = cli("run", "flows.ops:pipeline", "x", "--id", run_id, REFINIRE_TEST_LOG=str(tmp_path / "log"))
     assert out.returncode == 1, out.stderr
     assert f"`refinire-flow show '{run_id}'`" in out.stderr, out.stderr
+
+
+def test_replay_where_the_flows_code_cannot_load_is_bad_usage_not_a_verdict(tmp_path):
+    run_id = rid("edge-replay-nocode")
+    assert cli("run", "flows.ops:branchy", "hello", "--id", run_id).returncode == 0
+    out = cli("replay", run_id, cwd=tmp_path, PYTHONPATH=str(procs.ROOT))
+    line = error(out, 2)
+    assert line == ("error: The code of flow 'flows.ops:branchy' cannot be loaded here, so its runs were "
+                    "not replayed: run replay where the flow's modules import (the project's directory), "
+                    "or name them with --module.")
+    assert f"FAIL  {run_id} (flows.ops:branchy)" in out.stderr
+    assert cli("replay", run_id).returncode == 0  # from where the code imports, it replays

@@ -76,6 +76,11 @@ async def cmd_replay(args: argparse.Namespace) -> int:
         (out if v.ok else err)(v.line())
     bad = [v for v in verdicts if not v.ok]
     out(f"{len(verdicts) - len(bad)} of {len(verdicts)} runs replay with the current code")
+    unloaded = sorted({v.flow for v in bad if v.no_code})
+    if unloaded:  # nothing was checked for those runs: not a verdict a deploy gate may read as one
+        raise UsageError(f"The code of flow{'s' if len(unloaded) > 1 else ''} {', '.join(map(repr, unloaded))} "
+                         "cannot be loaded here, so its runs were not replayed: run replay where the "
+                         "flow's modules import (the project's directory), or name them with --module.")
     return EXIT_FAILED if bad else EXIT_OK
 
 

@@ -41,6 +41,8 @@ class Verdict:
     flow: str
     step: str | None = None
     reason: str | None = None
+    no_code: bool = False
+    """The flow's code could not be loaded here: nothing was replayed (not a verdict on the code)."""
 
     @property
     def ok(self) -> bool:
@@ -170,7 +172,7 @@ async def replay_history(history: WorkflowHistory, modules: Iterable[str] = (),
     try:
         flow = flow_by_name(name, modules, record.require_run().code)
     except Exception as exc:
-        return Verdict(record.run_id, name, None, str(exc))
+        return Verdict(record.run_id, name, None, str(exc), no_code=True)
     problems = []
     missing = check_code(record, flow)
     if missing:
