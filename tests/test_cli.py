@@ -191,6 +191,13 @@ async def test_answer_reaches_a_waiting_run_and_cancel_stops_one(client, capsys)
     attrs = (await client.get_workflow_handle(run_id).describe()).typed_search_attributes
     values = {p.key.name: p.value for p in attrs}
     assert (values["FlowStatus"], values["FlowStep"]) == ("Waiting", "ask")
+    assert " waiting " in row  # the table says what the run does: wait for an answer
+
+    async def listed_waiting():
+        assert await cli.amain(["runs", "--status", "waiting", "--limit", "50"]) == 0
+        return run_id in capsys.readouterr().out
+
+    await until(listed_waiting, "runs --status waiting to list the run")
     assert await cli.amain(["answer", run_id, "Ada"]) == 0
     assert await task == 0
     out = capsys.readouterr().out

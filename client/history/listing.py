@@ -12,11 +12,12 @@ from typing import Any, AsyncIterator
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
 from refinire.errors import FlowExecutionError
-from workflows.formats import AGENTS_MEMO, FLOW_NAME, FLOW_STEP, RUN_STARTED_MEMO, parse_activity_id
+from workflows.formats import AGENTS_MEMO, FLOW_NAME, FLOW_STATUS, FLOW_STEP, RUN_STARTED_MEMO, parse_activity_id
 from workflows.io import TASK_QUEUE_PREFIX
 
 STATUSES = {
     "running": "Running",
+    "waiting": "Running",
     "completed": "Completed",
     "failed": "Failed",
     "canceled": "Canceled",
@@ -84,6 +85,8 @@ def build_query(flow: str | None = None, status: str | None = None, *,
         if key not in STATUSES:
             raise FlowExecutionError(f"Unknown status {status!r}. Known statuses: {list(STATUSES)!r}")
         parts.append(f"ExecutionStatus = {_quote(STATUSES[key])}")
+        if key == "waiting":  # a running run that waits for an answer (FlowStatus, workflows.search)
+            parts.append(f"{FLOW_STATUS.name} = 'Waiting'")
     else:
         # A long run is a chain of Temporal runs under one id: list it once, as its newest run.
         parts.append("ExecutionStatus != 'ContinuedAsNew'")
@@ -101,7 +104,9 @@ def to_row(execution: WorkflowExecution, agents: tuple[str, ...] = (),
     attrs = execution.typed_search_attributes
     flow = attrs.get(FLOW_NAME) or flow_from_id(execution.id)
     status = status_name(execution.status)
-    step = attrs.get(FLOW_STEP) if status in ("running", "failed", "timed_out") else None
+    if status == "running" and attrs.get(FLOW_STATUS) == "Waiting":
+        status = "waiting"
+    step = attrs.get(FLOW_STEP) if status in ("running", "waiting", "failed", "timed_out", "canceled") else None
     return RunRow(execution.id, flow, status, step, started or execution.start_time,
                   execution.close_time, agents)
 

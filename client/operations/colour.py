@@ -21,7 +21,7 @@ from client.history.listing import RunRow, format_table
 __all__ = ["STATUS_STYLES", "colour_console", "print_runs", "print_show", "style_show"]
 
 STATUS_STYLES = {
-    "completed": "green", "retried": "yellow", "running": "cyan", "failed": "red",
+    "completed": "green", "retried": "yellow", "running": "cyan", "waiting": "yellow", "failed": "red",
     "canceled": "magenta", "cancelled": "magenta", "terminated": "magenta", "timed_out": "red",
     "timedout": "red", "continuedasnew": "cyan", "skipped": "dim",
 }
