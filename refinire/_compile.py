@@ -108,6 +108,23 @@ def _step_value(key: str, value: Any, where: str) -> Step:
     )
 
 
+RESERVED_IN_NAMES = ("/", "#")
+"""Characters a step key or branch name may not hold: history ids are ``<key>#<visit>`` and
+``<block>/<branch>#<visit>`` (workflows/formats.py), so ``show`` and ``rerun --from`` would misread them."""
+
+
+def _check_name(name: str, where: str, what: str) -> None:
+    """Refuse a step key or branch name holding ``/`` or ``#`` (``what`` says which step it is)."""
+    bad = next((c for c in name if c in RESERVED_IN_NAMES), None)
+    if bad is None:
+        return
+    fix = "".join("_" if c in RESERVED_IN_NAMES else c for c in name)
+    raise FlowDefinitionError(
+        f"{where}: {what} {name!r} contains {bad!r}: '/' and '#' are reserved in step names (Temporal "
+        f"activity ids are <step>#<visit>, <block>/<branch>#<visit>); rename it, e.g. {fix!r}."
+    )
+
+
 def _check_function(step: Step, where: str, key: str) -> None:
     fn = getattr(step, "function", None)
     if isinstance(step, FunctionStep) and call_kind(fn) is None:
@@ -137,6 +154,7 @@ def _parallel_spec(key: str, step: ParallelStep, next_key: str | None, where: st
                 f"{where}: parallel block {key!r} has two branches named {b.name!r}. Branch names must be unique."
             )
         seen.add(b.name)
+        _check_name(b.name, where, f"parallel block {key!r} branch")
         _check_function(b, where, f"{key}/{b.name}")
         spec = b._spec(b.name, None)
         if spec.kind not in ("function", "custom", "agent"):
@@ -171,6 +189,8 @@ def compile_flow(name: str | None, start: str, steps: dict[str, Step], *, max_st
     where = _label(name)
     keys = list(steps)
     targets_of_branches = {t for s in steps.values() for t in s._branch_targets()}
+    for key in keys:
+        _check_name(key, where, "step")
     for key, step in steps.items():
         for t in [*step._branch_targets(), *([step.next_step] if step.next_step else [])]:
             if t not in steps and t != END:

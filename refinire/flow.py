@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Any, Callable
 
-from ._compile import auto_name, compile_flow, normalize
+from ._compile import _label, auto_name, compile_flow, normalize
 from ._deprecated import renamed
 from ._flow_compat import HOOK_TYPES, RefinireViewsMixin  # noqa: F401 (HOOK_TYPES: importable here too)
 from ._flow_interactive import InteractiveMixin
@@ -22,7 +22,7 @@ from ._flow_running import RunningMixin
 from .context import Context
 from .errors import FlowDefinitionError
 from .spec import END, FlowSpec, HistoryBudget, RetrySpec, StepOptions
-from .steps import STEP_TIMEOUT_MEANING, ParallelStep, Step
+from .steps import STEP_TIMEOUT_MEANING, ParallelStep, Step, retry_spec
 
 __all__ = ["Flow"]
 
@@ -112,8 +112,7 @@ class Flow(NamingMixin, RunningMixin, InteractiveMixin, RefinireViewsMixin):
         self.max_steps = max_steps
         self.steps = steps if steps is not None else start
         self.start, self._steps = normalize(start, steps, name)
-        if isinstance(retry, int) and not isinstance(retry, bool):
-            retry = RetrySpec(max_attempts=retry)
+        retry = retry_spec(retry, _label(name))
         step_timeout = renamed("Flow", name or "(unnamed)", "timeout", "step_timeout", timeout, step_timeout,
                                STEP_TIMEOUT_MEANING)
         self._defaults = StepOptions(retry=retry, start_to_close_s=step_timeout, local=local)

@@ -91,7 +91,8 @@ class RetrySpec(_Options):
     Temporal owns retries: a step that raises is attempted again after ``initial_interval_s``, then
     ``backoff`` times longer each time up to ``max_interval_s``, until ``max_attempts``. Then the
     flow's error handler decides, or the run fails with ``FlowExecutionError``. Pass it as
-    ``retry=`` to a step, an agent or ``Flow`` (an ``int`` is ``RetrySpec(max_attempts=n)``).
+    ``retry=`` to a step, an agent or ``Flow`` (an ``int`` is ``RetrySpec(max_attempts=n)``;
+    ``retry=0`` is refused, as Temporal would read it as no limit).
 
     Example:
         FunctionStep("charge", charge_card,

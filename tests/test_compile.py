@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from refinire import (
+    ClarifyAgent,
     ConditionStep,
     Context,
     Flow,
@@ -211,3 +212,55 @@ def test_a_positional_list_of_steps_is_a_sequence():
     flow = Flow([FunctionStep("a", f), FunctionStep("b", f)])
     assert flow.spec.start == "a" and list(flow.spec.steps) == ["a", "b"] and flow.spec.steps["a"].next == "b"
     assert flow.spec.content_hash == Flow(steps=[FunctionStep("a", f), FunctionStep("b", f)]).spec.content_hash
+
+
+RESERVED = ("'/' and '#' are reserved in step names (Temporal activity ids are <step>#<visit>, "
+            "<block>/<branch>#<visit>); rename it, e.g. ")
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: Flow({"a/b#1": FunctionStep("a", f)}, name="x"),
+     f"Flow 'x': step 'a/b#1' contains '/': {RESERVED}'a_b_1'."),
+    (lambda: Flow([FunctionStep("c#2", f)]),
+     f"Flow: step 'c#2' contains '#': {RESERVED}'c_2'."),
+    (lambda: Flow({"p": {"parallel": [FunctionStep("ok", f), FunctionStep("x/y", f)]}}, name="fan"),
+     f"Flow 'fan': parallel block 'p' branch 'x/y' contains '/': {RESERVED}'x_y'."),
+    (lambda: Flow({"p#": {"parallel": [FunctionStep("ok", f)]}}, name="fan"),
+     f"Flow 'fan': step 'p#' contains '#': {RESERVED}'p_'."),
+])
+def test_a_slash_or_hash_in_a_step_or_branch_name_is_refused_at_build_time(build, message):
+    """History ids are <key>#<visit> and <block>/<branch>#<visit>: `show` and `rerun --from` would misread them."""
+    with pytest.raises(FlowDefinitionError) as err:
+        build()
+    assert str(err.value) == message
+
+
+def test_a_dot_stays_allowed_in_step_names():
+    flow = Flow({"v1.2": FunctionStep("v1.2", f), "p": {"parallel": [FunctionStep("b.1", f)]}})
+    assert list(flow.spec.steps) == ["v1.2", "p"]
+
+
+NO_LIMIT = ("retry=0 would retry the step without limit (Temporal reads 0 attempts as no limit), not "
+            "'no retries'. retry=1 is a single attempt; for no limit use RetrySpec(max_attempts=0).")
+
+
+@pytest.mark.parametrize("build, who", [
+    (lambda: FunctionStep("charge", f, retry=0), "FunctionStep 'charge'"),
+    (lambda: RefinireAgent("gen", "say hi", retry=0), "RefinireAgent 'gen'"),
+    (lambda: RouterAgent({"name": "r", "routes": {"a": "tech"}, "retry": 0}), "RouterAgent 'r'"),
+    (lambda: ClarifyAgent("ask", "what do you need?", retry=0), "ClarifyAgent 'ask'"),
+    (lambda: Flow({"a": FunctionStep("a", f)}, name="x", retry=0), "Flow 'x'"),
+    (lambda: Flow({"a": FunctionStep("a", f)}, retry=0), "Flow"),
+])
+def test_retry_zero_is_refused_because_temporal_reads_it_as_no_limit(build, who, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(FlowDefinitionError) as err:
+        build()
+    assert str(err.value) == f"{who}: {NO_LIMIT}"
+
+
+def test_retry_one_and_an_explicit_no_limit_spec_are_kept():
+    assert FunctionStep("a", f, retry=1).options.retry == RetrySpec(max_attempts=1)
+    assert FunctionStep("a", f, retry=RetrySpec(max_attempts=0)).options.retry.max_attempts == 0
+    flow = Flow({"a": FunctionStep("a", f)}, retry=RetrySpec(max_attempts=0))
+    assert flow.spec.defaults.retry.max_attempts == 0

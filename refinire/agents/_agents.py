@@ -136,7 +136,7 @@ class RefinireAgent(Step):
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.timeout = timeout
-        self.options = _options(retry, step_timeout, None, heartbeat)
+        self.options = _options(retry, step_timeout, None, heartbeat, f"{type(self).__name__} {name!r}")
 
     def _spec(self, key: str, next_key: str | None) -> StepSpec:
         return AgentSpec(
@@ -251,7 +251,8 @@ class RouterAgent(Step):
         self.classification_rules: dict[str, Callable[..., Any]] = dict(cfg.get("classification_rules") or {})
         self.temperature = cfg.get("temperature")
         self.timeout = cfg.get("timeout")
-        self.options = _options(cfg.get("retry"), cfg.get("step_timeout"), None, cfg.get("heartbeat"))
+        self.options = _options(cfg.get("retry"), cfg.get("step_timeout"), None, cfg.get("heartbeat"),
+                                f"{type(self).__name__} {name!r}")
         if self.classifier_type == "rule" and not self.classification_rules:
             raise FlowDefinitionError(
                 f"RouterAgent {name!r}: a 'rule' classifier needs 'classification_rules' "
@@ -349,7 +350,7 @@ class ClarifyAgent(Step):
     ) -> None:
         _refuse_unknown("ClarifyAgent", name, unknown, _keywords(ClarifyAgent))
         super().__init__(name, next_step)
-        self.options = _options(retry, step_timeout, None, heartbeat)
+        self.options = _options(retry, step_timeout, None, heartbeat, f"{type(self).__name__} {name!r}")
         self.generation_instructions = generation_instructions
         self.clarification_instructions = clarification_instructions
         self.threshold = float(threshold)

@@ -10,7 +10,7 @@ from here: ``refinire.steps`` is the public path, and the one their identities n
 ``known_module``), so unnamed flows keep their durable names whatever the files are called.
 """
 
-from ._base import STEP_TIMEOUT_MEANING, Step, _options  # noqa: F401 (the flow and the agents use them)
+from ._base import STEP_TIMEOUT_MEANING, Step, _options, retry_spec  # noqa: F401 (the flow and the agents use them)
 from ._condition import ConditionStep
 from ._function import DebugStep, FunctionStep
 from ._parallel import ForkStep, JoinStep, ParallelStep

@@ -31,11 +31,29 @@ def callable_identity(fn: Any) -> str:
     return f"{known_module(fn)}.{getattr(fn, '__qualname__', type(fn).__name__)}"
 
 
-def _options(retry: RetrySpec | int | None, step_timeout: float | None, local: bool | None,
-             heartbeat: float | None) -> StepOptions:
+def retry_spec(retry: RetrySpec | int | None, who: str) -> RetrySpec | None:
+    """``retry=`` as given to a step, an agent or ``Flow`` (``who`` names it) → a ``RetrySpec``.
+
+    An ``int`` is ``RetrySpec(max_attempts=n)``, but ``0`` is refused: Temporal reads 0 attempts as
+    "no limit", so a user who meant "no retries" would get a step retried forever.
+    """
     if isinstance(retry, int) and not isinstance(retry, bool):
-        retry = RetrySpec(max_attempts=retry)
-    return StepOptions(retry=retry, start_to_close_s=step_timeout, local=local, heartbeat_s=heartbeat)
+        if retry == 0:
+            from ..errors import FlowDefinitionError
+
+            raise FlowDefinitionError(
+                f"{who}: retry=0 would retry the step without limit (Temporal reads 0 attempts as no "
+                "limit), not 'no retries'. retry=1 is a single attempt; for no limit use "
+                "RetrySpec(max_attempts=0)."
+            )
+        return RetrySpec(max_attempts=retry)
+    return retry
+
+
+def _options(retry: RetrySpec | int | None, step_timeout: float | None, local: bool | None,
+             heartbeat: float | None, who: str) -> StepOptions:
+    return StepOptions(retry=retry_spec(retry, who), start_to_close_s=step_timeout, local=local,
+                       heartbeat_s=heartbeat)
 
 
 class Step(ABC):

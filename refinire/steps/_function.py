@@ -69,7 +69,7 @@ class FunctionStep(Step):
                 "Pass a function taking (data, ctx) or (ctx)."
             )
         self.function = function
-        self.options = _options(retry, step_timeout, local, heartbeat)
+        self.options = _options(retry, step_timeout, local, heartbeat, f"{type(self).__name__} {name!r}")
 
     def _spec(self, key: str, next_key: str | None) -> StepSpec:
         kind = call_kind(self.function)
