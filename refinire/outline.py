@@ -12,6 +12,7 @@ Mermaid): a chain of steps on one line, a branch's targets after it.
 from __future__ import annotations
 
 from .spec import END as FLOW_END
+from .memo import Memo
 from .spec import ConditionSpec, FlowSpec, ParallelSpec, RouterSpec, StepSpec
 
 __all__ = ["drawn", "labelled_targets", "outline"]
@@ -81,8 +82,7 @@ def outline(spec: FlowSpec, current: str | None = None) -> str:
     return "\n".join(lines)
 
 
-_DRAWN: dict[tuple[str, str, str | None], str] = {}
-_DRAWN_MAX = 4096
+_DRAWN: Memo[str] = Memo(4096)
 
 
 def drawn(spec: FlowSpec, current: str | None = None) -> str:
@@ -90,10 +90,4 @@ def drawn(spec: FlowSpec, current: str | None = None) -> str:
     shows the same drawings, and drawing one costs time in the number of steps."""
     if not spec.content_hash:
         return outline(spec, current)
-    key = (spec.name, spec.content_hash, current)
-    text = _DRAWN.get(key)
-    if text is None:
-        if len(_DRAWN) >= _DRAWN_MAX:
-            _DRAWN.clear()
-        text = _DRAWN[key] = outline(spec, current)
-    return text
+    return _DRAWN.get((spec.name, spec.content_hash, current), lambda: outline(spec, current))

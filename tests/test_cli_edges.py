@@ -44,6 +44,14 @@ async def _waiting(client, run_id: str) -> None:
         await asyncio.sleep(0.2)
 
 
+async def _answer_and_finish(client, run_id: str, name: str) -> None:
+    """``answer`` the run's question with ``name`` (exit 0); the run then greets that name."""
+    answered = await asyncio.to_thread(cli, "answer", run_id, name)
+    assert answered.returncode == 0, answered.stderr
+    done = await client.get_workflow_handle(run_id, result_type=FlowResult).result()
+    assert done.output == f"hello {name}"
+
+
 async def _ended(client, run_id: str) -> str:
     end = time.monotonic() + 60
     while (status := (await client.get_workflow_handle(run_id).describe()).status.name) == "RUNNING":
@@ -72,10 +80,7 @@ async def test_rerun_from_the_step_a_cancelled_run_waited_at_waits_there_again(c
         assert rerun.returncode == 0, rerun.stderr
         new_id = rerun.stdout.strip()
         await _waiting(client, new_id)  # it waits at the step again
-        answered = await asyncio.to_thread(cli, "answer", new_id, "Ada")
-        assert answered.returncode == 0, answered.stderr
-        done = await client.get_workflow_handle(new_id, result_type=FlowResult).result()
-        assert done.output == "hello Ada"
+        await _answer_and_finish(client, new_id, "Ada")
     finally:
         procs.stop(worker)
 
@@ -222,10 +227,7 @@ async def test_an_answer_to_a_run_no_worker_serves_is_not_sent(client, tmp_path)
     worker = procs.start_worker(["flows.ops"], tmp_path / "worker.log")
     try:
         await _waiting(client, run_id)  # the refused answer never reached the run
-        answered = await asyncio.to_thread(cli, "answer", run_id, "Bob")
-        assert answered.returncode == 0, answered.stderr
-        done = await client.get_workflow_handle(run_id, result_type=FlowResult).result()
-        assert done.output == "hello Bob"
+        await _answer_and_finish(client, run_id, "Bob")
     finally:
         procs.stop(worker)
 

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 
 from pydantic_core import to_json
 
+from refinire.memo import Memo
 from refinire.wire import WIRE
 from refinire.spec import FlowSpec
 
@@ -95,20 +96,13 @@ def pack_spec(spec: FlowSpec) -> dict[str, Any]:
     return body
 
 
-_UNPACKED: dict[tuple[str, bytes], FlowSpec] = {}
-_UNPACKED_MAX = 1024
+_UNPACKED: Memo[FlowSpec] = Memo()
 
 
 def unpack_spec(body: dict[str, Any], flow_name: str) -> FlowSpec:
     """The ``FlowSpec`` a compact spec (``pack_spec``) stands for, read once per process: every
     run of a flow carries the same spec, and validating and hashing it again cost every run."""
-    key = (flow_name, to_json(body))
-    spec = _UNPACKED.get(key)
-    if spec is None:
-        if len(_UNPACKED) >= _UNPACKED_MAX:
-            _UNPACKED.clear()
-        spec = _UNPACKED[key] = _unpack_spec(body, flow_name)
-    return spec
+    return _UNPACKED.get((flow_name, to_json(body)), lambda: _unpack_spec(body, flow_name))
 
 
 def _unpack_spec(body: dict[str, Any], flow_name: str) -> FlowSpec:

@@ -31,13 +31,15 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, NoReturn, Sequence
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DefaultFailureConverter, EncodingPayloadConverter
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
+
+from .wrapping import WrappedInstance, WrappingRunner
 
 __all__ = ["KEY_MISMATCH", "VALIDATION", "WHY_META", "DecodeAwareRunner", "PayloadNotDecodable",
            "PlainKeyFailures", "SealedPayloadConverter", "UndecodableOnReplay", "invalid_payload"]
@@ -157,9 +159,10 @@ class PlainKeyFailures(DefaultFailureConverter):
             super().to_failure(exception, payload_converter, failure)
 
 
-class _Instance(WorkflowInstance):
+class _Instance(WrappedInstance):
     def __init__(self, inner: WorkflowInstance, run: str) -> None:
-        self._inner, self._run = inner, run
+        super().__init__(inner)
+        self._run = run
 
     def activate(self, act: Any) -> Any:
         _ACTIVATION.run, _ACTIVATION.replaying = self._run, act.is_replaying
@@ -168,34 +171,10 @@ class _Instance(WorkflowInstance):
         finally:
             _ACTIVATION.run = _ACTIVATION.replaying = None
 
-    def get_serialization_context(self, command_info: Any) -> Any:
-        return self._inner.get_serialization_context(command_info)
 
-    def get_external_store_context(self, command_info: Any) -> Any:
-        return self._inner.get_external_store_context(command_info)
-
-    def get_info(self) -> Any:
-        return self._inner.get_info()
-
-    def get_thread_id(self) -> int | None:
-        return self._inner.get_thread_id()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-class DecodeAwareRunner(WorkflowRunner):
+class DecodeAwareRunner(WrappingRunner):
     """The worker's workflow runner, telling our converters which run they decode and whether it
     replays (so an undecodable payload fails the run at its tip, and only the task on replay)."""
 
-    def __init__(self, inner: WorkflowRunner) -> None:
-        self.inner = inner
-
-    def prepare_workflow(self, defn: Any) -> None:
-        self.inner.prepare_workflow(defn)
-
-    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
-        return _Instance(self.inner.create_instance(det), det.info.workflow_id)
-
-    def set_worker_level_failure_exception_types(self, types: Sequence[type[BaseException]]) -> None:
-        self.inner.set_worker_level_failure_exception_types(types)
+    def wrap(self, instance: WorkflowInstance, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return _Instance(instance, det.info.workflow_id)

@@ -16,17 +16,18 @@ from .targets import connected, describe_run, ended_as
 async def cmd_answer(args: argparse.Namespace) -> int:
     from client.running.handle import AnswerRejected, RunHandle
 
-    client = await connected()
-    ended = ended_as(await describe_run(client, args.run_id))
-    if ended:
-        raise UsageError(f"Run {args.run_id!r} has ended ({ended}): it waits for no answer. "
-                         "`refinire-flow show` it to see how it ended.")
     from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
     from client.running.progress import has_worker
 
+    client = await connected()
+    desc = await describe_run(client, args.run_id)
+    ended = ended_as(desc)
+    if ended:
+        raise UsageError(f"Run {args.run_id!r} has ended ({ended}): it waits for no answer. "
+                         "`refinire-flow show` it to see how it ended.")
     handle = client.get_workflow_handle(args.run_id)
-    queue = (await handle.describe()).task_queue
+    queue = desc.task_queue
     # An answer is an update, which only a worker can accept: sent with no worker, it would wait in
     # Temporal and be applied whenever a worker came back, long after this command gave up. So a
     # worker must answer a query first (Temporal lists a stopped worker's polls for minutes).
@@ -65,7 +66,8 @@ async def cmd_cancel(args: argparse.Namespace) -> int:
     from temporalio.service import RPCError
 
     client = await connected()
-    ended = ended_as(await describe_run(client, args.run_id))
+    desc = await describe_run(client, args.run_id)
+    ended = ended_as(desc)
     if ended:
         raise UsageError(f"Run {args.run_id!r} has already ended ({ended}): there is nothing to cancel.")
     handle = client.get_workflow_handle(args.run_id)
@@ -74,7 +76,7 @@ async def cmd_cancel(args: argparse.Namespace) -> int:
     except RPCError as exc:
         raise UsageError(f"Cannot cancel run {args.run_id!r}: {exc.message}") from None
     out(f"cancel requested for run {args.run_id}")
-    queue = (await handle.describe()).task_queue
+    queue = desc.task_queue
     from client.running.progress import has_worker
 
     if not await has_worker(client, queue):

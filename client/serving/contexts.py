@@ -17,10 +17,12 @@ codec or external storage ``needs_contexts`` says so and the worker keeps the SD
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from temporalio.converter import DataConverter, StorageDriverStoreContext, WithSerializationContext
-from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
+
+from client.connection.wrapping import WrappedInstance, WrappingRunner
 
 __all__ = ["ContextFreeRunner", "needs_contexts"]
 
@@ -32,13 +34,10 @@ def needs_contexts(converter: DataConverter) -> bool:
     return converter.external_storage is not None or isinstance(converter.payload_codec, WithSerializationContext)
 
 
-class _Instance(WorkflowInstance):
+class _Instance(WrappedInstance):
     def __init__(self, inner: WorkflowInstance) -> None:
-        self._inner = inner
-        self.activate = inner.activate  # type: ignore[method-assign]
-
-    def activate(self, act: Any) -> Any:  # replaced per instance by the inner one's bound method
-        return self._inner.activate(act)
+        super().__init__(inner)
+        self.activate = inner.activate  # type: ignore[method-assign]  # one call less per activation
 
     def get_serialization_context(self, command_info: Any) -> None:
         return None
@@ -46,28 +45,10 @@ class _Instance(WorkflowInstance):
     def get_external_store_context(self, command_info: Any) -> StorageDriverStoreContext:
         return _NO_STORE
 
-    def get_info(self) -> Any:
-        return self._inner.get_info()
 
-    def get_thread_id(self) -> int | None:
-        return self._inner.get_thread_id()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-class ContextFreeRunner(WorkflowRunner):
+class ContextFreeRunner(WrappingRunner):
     """Wraps a workflow runner; its instances answer the SDK's context questions without the
     sandbox. Only for workers whose data converter does not ``needs_contexts``."""
 
-    def __init__(self, inner: WorkflowRunner) -> None:
-        self.inner = inner
-
-    def prepare_workflow(self, defn: Any) -> None:
-        self.inner.prepare_workflow(defn)
-
-    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
-        return _Instance(self.inner.create_instance(det))
-
-    def set_worker_level_failure_exception_types(self, types: Sequence[type[BaseException]]) -> None:
-        self.inner.set_worker_level_failure_exception_types(types)
+    def wrap(self, instance: WorkflowInstance, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return _Instance(instance)
