@@ -11,8 +11,9 @@ used Temporal, an atexit handler runs the remaining atexit handlers itself and l
 - the ``refinire-flow`` command declared its status (:func:`declare`).
 
 Any other ending (``raise SystemExit(3)``, or ``sys.exit(asyncio.run(main()))``, whose ``sys.exit``
-was looked up before Temporal was used) leaves the status unknown here: the handler then steps
-aside and CPython's normal teardown exits with the status the script gave. How the main module
+was looked up before Temporal was used) leaves the status unknown here: the handler then waits
+for the SDK's native threads to let go of Python (:mod:`.native_threads`) and steps aside, and
+CPython's normal teardown exits with the status the script gave. How the main module
 ended is read from its frame (the instruction it stopped at), which needs no tracing. (One case is
 taken for another: a ``sys.exit(a)`` caught, then ``raise SystemExit(b)`` in the same top-level
 statement, ends with ``a``.)
@@ -30,6 +31,8 @@ import sys
 import threading
 from types import FrameType
 from typing import Any
+
+from . import native_threads
 
 EXIT_INTERRUPTED = 130
 """Ctrl-C: the shell's status for a process ended by SIGINT (128 + 2)."""
@@ -93,7 +96,8 @@ def _guard() -> None:
     atexit.unregister(_guard)
     status = known_status()
     if status is None:
-        return  # CPython's own teardown keeps the status the script gave
+        native_threads.settle()  # CPython's own teardown keeps the status the script gave
+        return
     try:
         atexit._run_exitfuncs()
         logging.shutdown()
