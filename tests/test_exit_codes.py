@@ -301,19 +301,25 @@ def test_a_script_that_used_flow_run_exits_with_its_own_status(name, tmp_path):
 
 
 def test_scripts_whose_status_only_cpython_knows_exit_with_it_under_load(tmp_path):
-    """``raise SystemExit(3)`` and a ``sys.exit`` looked up before Temporal was used leave the status
-    to CPython's teardown, which the SDK's threads could abort (-6/-11, about 1 exit in 30 on a
-    loaded machine, sdk-python issue 300). Eight at once on two cores make that race likely."""
-    procs_ = []
-    for i, name in enumerate(["raise SystemExit(3) after the run", "sys.exit(asyncio.run(main())) returning 3"] * 4):
-        script = tmp_path / f"job{i}.py"
+    """``raise SystemExit(3)``, a ``sys.exit`` looked up before Temporal was used and ``python -c``
+    leave the status to CPython's teardown, which the SDK's threads could abort (-6/-11, about 1
+    exit in 30 on a loaded machine, sdk-python issue 300). Nine at once on two cores make that
+    race likely."""
+    cases = ["raise SystemExit(3) after the run", "sys.exit(asyncio.run(main())) returning 3", "python -c"] * 3
+    started = []
+    for i, name in enumerate(cases):
         head = SCRIPT_HEAD.replace('"exit-script"', f'"exit-script-{i}"')  # no worker takes another's step
-        script.write_text(head + textwrap.dedent(SCRIPTS[name][1]))
-        procs_.append(subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=procs.env(),
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                       preexec_fn=_default_sigint))
-    results = [(p.communicate(timeout=180)[1], p.returncode)[::-1] for p in procs_]
-    assert results == [(3, "")] * len(procs_)
+        if name == "python -c":
+            args = ["-c", head + "asyncio.run(flow.run(21))\n"]
+        else:
+            script = tmp_path / f"job{i}.py"
+            script.write_text(head + textwrap.dedent(SCRIPTS[name][1]))
+            args = [str(script)]
+        started.append(subprocess.Popen([sys.executable, *args], cwd=tmp_path, env=procs.env(),
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        preexec_fn=_default_sigint))
+    results = [(name, p.communicate(timeout=180)[1], p.returncode) for name, p in zip(cases, started)]
+    assert results == [(name, "", 0 if name == "python -c" else 3) for name in cases]
 
 
 # Ctrl-C ----------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ ended is read from its frame (the instruction it stopped at), which needs no tra
 taken for another: a ``sys.exit(a)`` caught, then ``raise SystemExit(b)`` in the same top-level
 statement, ends with ``a``.)
 
-Not installed under pytest or in an interactive interpreter; ``REFINIRE_NO_EXIT_GUARD=1`` turns it off.
+Under pytest, in an interactive interpreter and for ``python -c`` only the wait for the native
+threads is installed; ``REFINIRE_NO_EXIT_GUARD=1`` turns both off.
 """
 
 from __future__ import annotations
@@ -112,12 +113,13 @@ def _guard() -> None:
 
 def install() -> None:
     global _installed, _main_frame
-    if _installed or os.environ.get("REFINIRE_NO_EXIT_GUARD") or "pytest" in sys.modules:
-        return
-    main = sys.modules.get("__main__")
-    if sys.flags.interactive or not getattr(main, "__file__", None):
+    if _installed or os.environ.get("REFINIRE_NO_EXIT_GUARD"):
         return
     _installed = True
+    main = sys.modules.get("__main__")
+    if "pytest" in sys.modules or sys.flags.interactive or not getattr(main, "__file__", None):
+        atexit.register(native_threads.settle)  # no status to keep: only let the threads settle
+        return
     _main_frame = _find_main_frame()
     original_exit, original_hook = sys.exit, sys.excepthook
 
