@@ -31,6 +31,18 @@ def test_run_with_the_id_of_another_flows_run_exits_2_and_attaches_to_nothing():
     assert again.stdout.strip() == "long"
 
 
+def test_run_with_the_id_of_a_finished_run_and_other_input_says_the_input_is_not_used():
+    run_id = rid("edge-again")
+    first = cli("run", "flows.ops:branchy", "hello", "--id", run_id)
+    assert first.returncode == 0, first.stderr
+    same = cli("run", "flows.ops:branchy", "hello", "--id", run_id)
+    assert (same.returncode, same.stdout) == (0, first.stdout) and "note:" not in same.stderr
+    other = cli("run", "flows.ops:branchy", "a much longer input", "--id", run_id)
+    assert (other.returncode, other.stdout) == (0, first.stdout)  # the run's own result, as before
+    assert (f"note: run {run_id} exists, so this attaches to it and INPUT 'a much longer input' is not "
+            "used (it started with 'hello'); leave --id out, or give a new one, to start a new run") in other.stderr
+
+
 async def _waiting(client, run_id: str) -> None:
     async def asked() -> bool:
         try:

@@ -24,6 +24,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
     flow = flow_code(args.flow)
     data = parse_input(args.input)
     client = await connected()
+    if args.id is not None and args.input is not None:
+        await _note_attaching(client, flow, args.id, data)
     try:
         if args.detach:
             handle = await start_or_attach(client, flow.durable_name, flow, data, None, args.id)
@@ -44,6 +46,23 @@ async def cmd_run(args: argparse.Namespace) -> int:
     err(f"run {result.run_id} completed" + (f" · {result.ui_url}" if result.ui_url else ""))
     out(render(result.value))
     return EXIT_OK
+
+
+async def _note_attaching(client: Any, flow: Any, run_id: str, given: Any) -> None:
+    """``run --id`` of an existing run attaches to it: say so when INPUT is not what it started with."""
+    from client.running.attach import run_start, same_flow
+
+    run = await run_start(client, run_id)
+    if run is None or not same_flow(run, flow, flow.durable_name):
+        return  # a new run, or another flow's (refused with its own message)
+    if run.continuation == 0 and run.input == given:
+        return
+    def shown(value: Any) -> str:
+        return repr(value) if isinstance(value, str) else render(value)
+
+    was = f" (it started with {shown(run.input)})" if run.continuation == 0 else ""
+    err(f"note: run {run_id} exists, so this attaches to it and INPUT {shown(given)} is not used{was}; "
+        "leave --id out, or give a new one, to start a new run")
 
 
 async def cmd_rerun(args: argparse.Namespace) -> int:
