@@ -132,3 +132,6 @@ def test_a_script_that_runs_on_import_gets_told_how_to_fix_it(tmp_path):
     out = _run(shlex.split(hint), tmp_path)
     assert out.returncode == 2
     assert 'put `asyncio.run(main())` under `if __name__ == "__main__":`' in out.stderr
+    served = _run([str(Path(sys.executable).parent / "refinire-flow"), "worker", "unguarded"], tmp_path)
+    assert served.returncode == 2 and "serving" not in served.stdout  # the worker runs no flow either
+    assert 'put `asyncio.run(main())` under `if __name__ == "__main__":`' in served.stderr

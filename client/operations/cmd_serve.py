@@ -57,7 +57,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from client.serving.modules import import_flows
 
     modules = worker.prepare(args)
-    loading(f"the modules {modules!r}", import_flows, modules)
+
+    async def load() -> None:
+        # In an event loop, as `run` and `show` load a flow: a module that runs its flow when
+        # imported (`asyncio.run(...)` at its top level) is refused with the fix, not run.
+        loading(f"the modules {modules!r}", import_flows, modules)
+
+    asyncio.run(load())
 
     async def serve() -> None:
         # Until serve() takes SIGINT/SIGTERM over (then they stop it cleanly: 0), Ctrl-C is 130.
