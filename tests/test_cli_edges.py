@@ -43,6 +43,13 @@ def test_run_with_the_id_of_a_finished_run_and_other_input_says_the_input_is_not
             "used (it started with 'hello'); leave --id out, or give a new one, to start a new run") in other.stderr
 
 
+@pytest.mark.parametrize("args", [("run", "flows.ops:branchy", "\udcff\udcfe"), ("show", "run-\udcff")])
+def test_an_argument_that_is_not_utf8_is_bad_usage(args):
+    """Bytes a terminal in another encoding sent (a str with surrogates here, as Python decodes argv)."""
+    line = error(cli(*args), 2)
+    assert "is not UTF-8 text: pass arguments in UTF-8" in line and "\ufffd" in line
+
+
 async def _waiting(client, run_id: str) -> None:
     async def asked() -> bool:
         try:

@@ -159,9 +159,25 @@ def _interrupted() -> int:
     return EXIT_INTERRUPTED
 
 
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; one that is not UTF-8 (bytes a terminal in another encoding sent) is bad usage."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for value in vars(args).values():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                    parser.error(f"argument {shown!r} is not UTF-8 text: pass arguments in UTF-8 (set "
+                                 "the terminal's encoding, LANG/LC_ALL, to UTF-8)")
+    return args
+
+
 async def amain(argv: Sequence[str] | None = None) -> int:
     """The CLI for callers that already run an event loop (tests, notebooks): async commands only."""
-    args = build_parser().parse_args(argv)
+    args = _parse_args(argv)
     try:
         outcome = args.func(args)
         if inspect.isawaitable(outcome):
@@ -172,7 +188,7 @@ async def amain(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parse_args(argv)
     try:
         if inspect.iscoroutinefunction(args.func):
             return int(asyncio.run(args.func(args)) or 0)
