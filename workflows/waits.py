@@ -101,10 +101,18 @@ class Waits:
             )
         except asyncio.TimeoutError:
             self.pending = None
+            self._resumed(step_key, step_name, kind)
             return None
-        finally:
-            self._details(f"Step **{step_name}** ({kind}), answered or timed out", step_key)
-            if self.search_attributes:
-                search.resumed(self.format, step_name)
+        except GeneratorExit:
+            raise  # the coroutine of an instance never evicted, collected outside its workflow: no commands
+        except BaseException:
+            self._resumed(step_key, step_name, kind)
+            raise
+        self._resumed(step_key, step_name, kind)
         text, self._answer = self._answer, None
         return text
+
+    def _resumed(self, step_key: str, step_name: str, kind: str) -> None:
+        self._details(f"Step **{step_name}** ({kind}), answered or timed out", step_key)
+        if self.search_attributes:
+            search.resumed(self.format, step_name)

@@ -1,37 +1,25 @@
-"""Exit cleanly after using Temporal in a short script, with the script's own exit status.
+"""End a process that used Temporal with its own exit status, never with the SDK's crash.
 
-The SDK's Rust threads can abort CPython's finalisation ("PyGILState_Release: thread state ... must
-be current", sdk-python issue 300), turning a successful script into a SIGABRT. Once a script has
-used Temporal, an atexit handler runs the remaining atexit handlers itself and leaves with
-``os._exit`` — but only with a status it knows is the script's own:
+The SDK's native threads can abort CPython's finalisation ("PyGILState_Release: thread state ...
+must be current", sdk-python issue 300): a thread that still needs the GIL when finalisation
+begins is ended mid-call and the process dies with SIGABRT or SIGSEGV instead of its status.
 
-- the script's main module ran to its end: 0;
-- an exception nobody caught ended it: 1 (``KeyboardInterrupt``, Ctrl-C: 130);
-- ``sys.exit(code)`` called after the first connection ended it: ``code`` (as Python maps it);
-- the ``refinire-flow`` command declared its status (:func:`declare`).
+- A user's script ends as Python ends it (its open files flushed and closed, its ``atexit``
+  handlers run once, the status CPython gives it), after :func:`.native_threads.settle` has let
+  those threads finish: :func:`install` registers that wait with the first connection.
+- The ``refinire-flow`` command knows its status and leaves no work for a teardown:
+  :func:`leave` runs the ``atexit`` handlers once and ends with ``os._exit``.
 
-Any other ending (``raise SystemExit(3)``, or ``sys.exit(asyncio.run(main()))``, whose ``sys.exit``
-was looked up before Temporal was used) leaves the status unknown here: the handler then waits
-for the SDK's native threads to let go of Python (:mod:`.native_threads`) and steps aside, and
-CPython's normal teardown exits with the status the script gave. How the main module
-ended is read from its frame (the instruction it stopped at), which needs no tracing. (One case is
-taken for another: a ``sys.exit(a)`` caught, then ``raise SystemExit(b)`` in the same top-level
-statement, ends with ``a``.)
-
-Under pytest, in an interactive interpreter and for ``python -c`` only the wait for the native
-threads is installed; ``REFINIRE_NO_EXIT_GUARD=1`` turns both off.
+``REFINIRE_NO_EXIT_GUARD=1`` turns both off (plain CPython teardown).
 """
 
 from __future__ import annotations
 
 import atexit
-import dis
 import logging
 import os
 import sys
-import threading
-from types import FrameType
-from typing import Any
+from typing import NoReturn
 
 from . import native_threads
 
@@ -39,66 +27,24 @@ EXIT_INTERRUPTED = 130
 """Ctrl-C: the shell's status for a process ended by SIGINT (128 + 2)."""
 
 _installed = False
-_main_frame: FrameType | None = None
-_exit_call: tuple[int, int] | None = None
-"""The last ``sys.exit`` through our wrapper: (its status, the main frame's instruction then)."""
-_uncaught: int | None = None
-_declared: int | None = None
-
-_RETURNS = {dis.opmap[name] for name in ("RETURN_VALUE", "RETURN_CONST") if name in dis.opmap}
 
 
-def exit_status(code: Any) -> int:
-    """The process status Python gives ``SystemExit(code)`` (a message string is printed by Python)."""
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code & 0xFF
-    return 1
+def disabled() -> bool:
+    return bool(os.environ.get("REFINIRE_NO_EXIT_GUARD"))
 
 
-def declare(code: int) -> None:
-    """An entry point's own exit status, for a process that ends right after it returns."""
-    global _declared
-    _declared = int(code)
-
-
-def _find_main_frame() -> FrameType | None:
-    """The outermost frame running the ``__main__`` module's code, in the main thread."""
-    main = sys.modules.get("__main__")
-    thread = threading.main_thread().ident
-    frame = sys._current_frames().get(thread) if thread is not None else None
-    found = None
-    while frame is not None:
-        if frame.f_code.co_name == "<module>" and main is not None and frame.f_globals is vars(main):
-            found = frame
-        frame = frame.f_back
-    return found
-
-
-def _ended_normally(frame: FrameType) -> bool:
-    code = frame.f_code.co_code
-    return 0 <= frame.f_lasti < len(code) and code[frame.f_lasti] in _RETURNS
-
-
-def known_status() -> int | None:
-    """The script's exit status when this module can tell it, else ``None``."""
-    if _uncaught is not None:
-        return _uncaught
-    frame = _main_frame
-    if frame is not None and _ended_normally(frame):
-        return 0
-    if _exit_call is not None and frame is not None and _exit_call[1] == frame.f_lasti:
-        return _exit_call[0]  # the main module stopped in the statement that called sys.exit
-    return _declared
-
-
-def _guard() -> None:
-    atexit.unregister(_guard)
-    status = known_status()
-    if status is None:
-        native_threads.settle()  # CPython's own teardown keeps the status the script gave
+def install() -> None:
+    """Before this process first uses Temporal: at exit, wait for the SDK's threads to settle."""
+    global _installed
+    if _installed or disabled():
         return
+    _installed = True
+    atexit.register(native_threads.settle)
+
+
+def leave(code: int) -> NoReturn:
+    """End the ``refinire-flow`` process with ``code`` once its ``atexit`` handlers have run and its
+    output is flushed (the caller flushes stdout first, to report a failed write)."""
     try:
         atexit._run_exitfuncs()
         logging.shutdown()
@@ -108,34 +54,4 @@ def _guard() -> None:
             except Exception:
                 pass
     finally:
-        os._exit(status)
-
-
-def install() -> None:
-    global _installed, _main_frame
-    if _installed or os.environ.get("REFINIRE_NO_EXIT_GUARD"):
-        return
-    _installed = True
-    main = sys.modules.get("__main__")
-    if "pytest" in sys.modules or sys.flags.interactive or not getattr(main, "__file__", None):
-        atexit.register(native_threads.settle)  # no status to keep: only let the threads settle
-        return
-    _main_frame = _find_main_frame()
-    original_exit, original_hook = sys.exit, sys.excepthook
-
-    def exit(*args: Any) -> None:
-        global _exit_call
-        try:
-            original_exit(*args)
-        except SystemExit as exc:
-            frame = _main_frame
-            _exit_call = (exit_status(exc.code), frame.f_lasti if frame is not None else -1)
-            raise
-
-    def excepthook(kind, value, tb) -> None:
-        global _uncaught
-        _uncaught = EXIT_INTERRUPTED if issubclass(kind, KeyboardInterrupt) else 1
-        original_hook(kind, value, tb)
-
-    sys.exit, sys.excepthook = exit, excepthook
-    atexit.register(_guard)
+        os._exit(code)

@@ -23,6 +23,7 @@ from .cmd_run import cmd_rerun, cmd_run
 from .cmd_serve import cmd_codec_server, cmd_search_attributes, cmd_server, cmd_worker
 from .exits import (
     EXIT_CODES,
+    EXIT_OK,
     EXIT_PIPE,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -234,8 +235,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _main(argv)
     except KeyboardInterrupt:
         code = _interrupted()
-    if argv is None:  # the program itself: this status is the process's (see client/connection/exit_guard.py)
-        exit_guard.declare(code)
+    if argv is None:  # the program itself: this status is the process's (client/connection/exit_guard.py)
+        if not exit_guard.disabled():
+            exit_guard.leave(_flushed(code))
+    return code
+
+
+def _flushed(code: int) -> int:
+    """``code`` once stdout is flushed; a write that fails now is the command's failure too."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_gone()
+    except OSError as exc:
+        if code == EXIT_OK:  # else the command has said what went wrong
+            err(f"error: cannot write the output: {exc}")
+        return code or EXIT_FAILED
     return code
 
 
