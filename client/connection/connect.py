@@ -18,6 +18,10 @@ from refinire.errors import FlowExecutionError
 
 from . import embedded
 from . import exit_guard
+from . import settings
+
+TIMEOUT_ENV = "REFINIRE_CONNECT_TIMEOUT"
+DEFAULT_TIMEOUT_S = 10.0
 
 _CLIENTS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Client]" = weakref.WeakKeyDictionary()
 _SA_READY: dict[int, bool] = {}
@@ -38,18 +42,29 @@ def connect_config() -> dict[str, Any]:
     return cfg
 
 
+def connect_timeout_s() -> float:
+    """Seconds to wait for a server that accepts connections but does not answer:
+    ``REFINIRE_CONNECT_TIMEOUT``, else 10.
+
+    Raises:
+        SettingError: The variable is not a number of seconds above 0 (up to a day).
+    """
+    return settings.seconds(TIMEOUT_ENV, DEFAULT_TIMEOUT_S,
+                            meaning="how long to wait for a Temporal server that does not answer")
+
+
 async def connect(*, fresh: bool = False) -> Client:
     """A client for this event loop (clients are cached per loop, as asyncio.run makes new ones)."""
     loop = asyncio.get_running_loop()
     if not fresh and loop in _CLIENTS:
         return _CLIENTS[loop]
+    limit = connect_timeout_s()
     cfg = connect_config()
     if not configured():
         await embedded.ensure_server()
     from .codec import data_converter
 
     converter = data_converter()
-    limit = float(os.environ.get("REFINIRE_CONNECT_TIMEOUT", "10"))
     exit_guard.install()  # before the first connect: a failed one has started the SDK's runtime too
     _forward_core_logs()
     try:
