@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import weakref
 from typing import Any
 
@@ -70,6 +71,8 @@ async def connect(*, fresh: bool = False) -> Client:
     try:
         client = await asyncio.wait_for(Client.connect(**cfg, data_converter=converter), limit)
     except Exception as exc:
+        if "across forks" in str(exc):
+            raise FlowExecutionError(forked_message(exc)) from None
         where = "TEMPORAL_ADDRESS/TEMPORAL_PROFILE" if configured() else "the embedded server"
         why = f"no answer within {limit:g} s" if isinstance(exc, asyncio.TimeoutError) else exc
         raise FlowExecutionError(
@@ -80,6 +83,18 @@ async def connect(*, fresh: bool = False) -> Client:
     if not fresh:
         _CLIENTS[loop] = client
     return client
+
+
+def forked_message(exc: BaseException) -> str:
+    """What to say when the SDK refuses this process because it was forked from one whose Temporal
+    runtime was started (the runtime's threads do not survive ``fork``)."""
+    found = re.search(r"original runtime PID is (\d+)", str(exc))
+    parent = f" (process {found.group(1)})" if found else ""
+    return (f"Cannot use Temporal in process {os.getpid()}: it was forked from a process that had "
+            f"already used Temporal{parent}, and the Temporal SDK cannot be used across fork. Start "
+            "the processes that run flows with multiprocessing's 'spawn' start method: "
+            "multiprocessing.get_context(\"spawn\").Pool(...) or .Process(...) "
+            "(or as subprocesses), not 'fork'.")
 
 
 _FORWARDING: list[bool] = []
