@@ -1,5 +1,5 @@
 """A step ends by returning or raising: one that calls ``sys.exit`` fails that attempt for good (a
-non-retryable step failure naming the step and the fix), and neither the worker nor the script
+non-retryable step failure naming the step and the fix; so does a router's rule), and neither the worker nor the script
 hosting it ends; the run ends FAILED in Temporal instead of staying open."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import procs
 
 FLOWS = textwrap.dedent("""
     import sys
-    from refinire import Context, Flow, FunctionStep, Step
+    from refinire import Context, Flow, FunctionStep, RetrySpec, RouterAgent, Step
 
     def quit_sync(data, ctx):
         sys.exit(9)
@@ -34,6 +34,14 @@ FLOWS = textwrap.dedent("""
     sync_flow = Flow(steps=[FunctionStep("q", quit_sync, retry=3)], name="exit_sync")
     async_flow = Flow(steps=[FunctionStep("q", quit_async, retry=3)], name="exit_async")
     step_flow = Flow(steps=[Quitter("q")], name="exit_step")
+    def quit_rule(data, ctx):
+        sys.exit(3)
+
+    rule_flow = Flow({
+        "q": RouterAgent({"name": "q", "classifier_type": "rule", "routes": {"yes": "hello"},
+                          "classification_rules": {"yes": quit_rule}}),
+        "hello": FunctionStep("hello", hello),
+    }, name="exit_rule", retry=RetrySpec(max_attempts=3, initial_interval_s=0.2))
     ok_flow = Flow(steps=[FunctionStep("hello", hello)], name="exit_ok")
 """)
 
@@ -62,7 +70,8 @@ def run_script(tmp_path, name: str, run_id: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=180)
 
 
-@pytest.mark.parametrize("name,code", [("sync_flow", "9"), ("async_flow", "'bye'"), ("step_flow", "4")])
+@pytest.mark.parametrize("name,code", [("sync_flow", "9"), ("async_flow", "'bye'"), ("step_flow", "4"),
+                                       ("rule_flow", "3")])
 async def test_a_step_calling_sys_exit_fails_the_run_not_the_script(client, tmp_path, name, code):
     run_id = f"exit-{uuid.uuid4().hex[:8]}"
     out = run_script(tmp_path, name, run_id)
