@@ -94,8 +94,9 @@ def test_the_choice_helper_takes_one_of_the_choices_and_lists_them(monkeypatch):
 
 
 @pytest.mark.parametrize("value", ["abc", "-5"])
-def test_a_bad_connect_timeout_is_bad_usage_not_an_unreachable_server(tmp_path, value):
-    out = cli(tmp_path, "runs", REFINIRE_CONNECT_TIMEOUT=value)
+@pytest.mark.parametrize("command", [["runs"], ["worker", "settings_flows"]])
+def test_a_bad_connect_timeout_is_bad_usage_not_an_unreachable_server(tmp_path, value, command):
+    out = cli(tmp_path, *command, REFINIRE_CONNECT_TIMEOUT=value)
     assert out.returncode == 2, out.stderr
     assert last_line(out) == f"error: REFINIRE_CONNECT_TIMEOUT={value!r} {TIMEOUT_FIX}"
 
