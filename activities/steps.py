@@ -50,12 +50,15 @@ async def no_exit(work: Awaitable[Any], flow: str, step: str) -> Any:
     try:
         return await work
     except SystemExit as exc:
-        raise ApplicationError(
-            f"Flow {flow!r}: step {step!r} called sys.exit({exc.code!r}), which would end the worker "
-            "running it. A step ends by returning or raising: raise an exception to fail the step "
-            "(NonRetryableError to fail it without retries).",
-            {"exit_code": exc.code if isinstance(exc.code, (int, str, type(None))) else repr(exc.code)},
-            type="StepExited", non_retryable=True) from None
+        message = (f"Flow {flow!r}: step {step!r} called sys.exit({exc.code!r}), which would end the "
+                   "worker running it. A step ends by returning or raising: raise an exception to fail "
+                   "the step (NonRetryableError to fail it without retries).")
+        code = exc.code if isinstance(exc.code, (int, str, type(None))) else repr(exc.code)
+        # Facts as exception_facts gives them: the error handler and FlowExecutionError.cause get a
+        # StepExited that is a NonRetryableError, with the exit code.
+        facts = {"module": "", "qualname": "StepExited", "name": "StepExited", "message": message,
+                 "args": [message], "attrs": {"exit_code": code}, "non_retryable": True}
+        raise ApplicationError(message, facts, type="StepExited", non_retryable=True) from None
 
 
 async def heartbeat_while(task: asyncio.Future) -> Any:

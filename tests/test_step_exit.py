@@ -48,12 +48,14 @@ FLOWS = textwrap.dedent("""
 SCRIPT = textwrap.dedent("""
     import asyncio, sys
     import exit_flows
-    from refinire import FlowExecutionError
+    from refinire import FlowExecutionError, NonRetryableError
 
     async def main(name, run_id):
         try:
             await getattr(exit_flows, name).run("x", run_id=run_id)
         except FlowExecutionError as exc:
+            print("cause:", type(exc.cause).__name__, isinstance(exc.cause, NonRetryableError),
+                  repr(exc.cause.exit_code), flush=True)
             print("after the failure:", (await exit_flows.ok_flow.run("y")).value, flush=True)
             raise
 
@@ -77,7 +79,7 @@ async def test_a_step_calling_sys_exit_fails_the_run_not_the_script(client, tmp_
     out = run_script(tmp_path, name, run_id)
     assert out.returncode == 1, out.stderr
     # The worker and the script lived on: the next run in the same script completed.
-    assert out.stdout.splitlines() == ["after the failure: hello y"]
+    assert out.stdout.splitlines() == [f"cause: StepExited True {code}", "after the failure: hello y"]
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("refinire.errors.FlowExecutionError: "), last
     assert (f"step 'q' called sys.exit({code}), which would end the worker running it. A step ends "
