@@ -17,7 +17,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.llm_client import OpenAIChat
 from activities.model_spans import model_call_span, record_usage
-from activities.steps import STEP_POOL, heartbeat_while
+from activities.steps import STEP_POOL, heartbeat_while, no_exit
 from refinire import registry
 from refinire.calls import call_kind, invoke
 from workflows.delta import unpack
@@ -177,7 +177,7 @@ async def route_rules(inp: RuleInput) -> RuleOutput:
     if rules is None:
         raise ApplicationError(registry.not_in_code(inp.flow_name, inp.step_key, "rule router"),
                                type="StepNotInCode", non_retryable=True)
-    return await apply_rules(rules, inp)
+    return await no_exit(apply_rules(rules, inp), inp.flow_name, inp.step_key)
 
 
 async def apply_rules(rules: Mapping[str, Callable[..., Any]], inp: RuleInput) -> RuleOutput:

@@ -7,7 +7,7 @@ import sysconfig
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Awaitable
 
 from pydantic_core import to_json
 from temporalio import activity
@@ -41,6 +41,24 @@ def _not_serializable(err: NotEncodable, flow: str, step: str) -> ApplicationErr
         f"Flow {flow!r}: step {step!r} produced a {err.type_name} in {where}, which is not "
         f"JSON-serializable and not a type that travels between steps{err.why}. Return {SUPPORTED}.",
         {"path": err.path, "type": err.type_name}, type="NotSerializable", non_retryable=True)
+
+
+async def no_exit(work: Awaitable[Any], flow: str, step: str) -> Any:
+    """``work`` (the user's code), with a ``SystemExit`` it raises turned into a non-retryable
+    failure of the step: left alone, asyncio would re-raise it out of the worker's event loop,
+    ending the worker (and the script hosting it) with the run left open."""
+    try:
+        return await work
+    except SystemExit as exc:
+        message = (f"Flow {flow!r}: step {step!r} called sys.exit({exc.code!r}), which would end the "
+                   "worker running it. A step ends by returning or raising: raise an exception to fail "
+                   "the step (NonRetryableError to fail it without retries).")
+        code = exc.code if isinstance(exc.code, (int, str, type(None))) else repr(exc.code)
+        # Facts as exception_facts gives them: the error handler and FlowExecutionError.cause get a
+        # StepExited that is a NonRetryableError, with the exit code.
+        facts = {"module": "", "qualname": "StepExited", "name": "StepExited", "message": message,
+                 "args": [message], "attrs": {"exit_code": code}, "non_retryable": True}
+        raise ApplicationError(message, facts, type="StepExited", non_retryable=True) from None
 
 
 async def heartbeat_while(task: asyncio.Future) -> Any:
@@ -121,10 +139,11 @@ async def run_step(inp: StepInput) -> StepOutput:
     try:
         if isinstance(step, FunctionStep):
             kind = call_kind(step.function) or "data_ctx"
-            work = asyncio.ensure_future(invoke(step.function, kind, data, ctx, STEP_POOL))
+            work = asyncio.ensure_future(
+                no_exit(invoke(step.function, kind, data, ctx, STEP_POOL), inp.flow_name, where))
             ctx = apply_output(ctx, await heartbeat_while(work))
         else:
-            work = asyncio.ensure_future(step.run_async(data, ctx))
+            work = asyncio.ensure_future(no_exit(step.run_async(data, ctx), inp.flow_name, where))
             ctx = await heartbeat_while(work)
             if not hasattr(ctx, "shared_state"):
                 raise _fatal(

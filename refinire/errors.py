@@ -29,6 +29,7 @@ __all__ = [
     "RefinireRateLimitError",
     "RefinireTimeoutError",
     "RefinireValidationError",
+    "SettingError",
     "StepError",
 ]
 
@@ -120,6 +121,17 @@ class RefinireConfigurationError(RefinireError):
                  provider: str | None = None, config_key: str | None = None) -> None:
         super().__init__(message, details, provider)
         self.config_key = config_key
+
+
+class SettingError(RefinireConfigurationError, ValueError):
+    """An environment variable (``config_key``) holds a value the setting cannot take; the message
+    names the variable, its value, what it may be and its default.
+
+    A ``ValueError`` too, so code that caught one from a bad setting keeps catching it.
+    """
+
+    def __init__(self, message: str, config_key: str | None = None) -> None:
+        super().__init__(message, config_key=config_key)
 
 
 class RefinireValidationError(RefinireError):

@@ -79,7 +79,7 @@ def test_a_bad_embedded_port_is_refused_naming_the_variable(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1
     assert out.stderr.strip().splitlines()[-1] == (
-        "RuntimeError: REFINIRE_EMBEDDED_PORT='72x33' is not a port: set it to a number from 1 to "
+        "refinire.errors.SettingError: REFINIRE_EMBEDDED_PORT='72x33' is not a port: set it to a number from 1 to "
         "65535, or unset it for the default 7233.")
     assert not (tmp_path / "server.pid").exists()
 

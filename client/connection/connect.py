@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import weakref
 from typing import Any
 
@@ -18,6 +19,10 @@ from refinire.errors import FlowExecutionError
 
 from . import embedded
 from . import exit_guard
+from . import settings
+
+TIMEOUT_ENV = "REFINIRE_CONNECT_TIMEOUT"
+DEFAULT_TIMEOUT_S = 10.0
 
 _CLIENTS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Client]" = weakref.WeakKeyDictionary()
 _SA_READY: dict[int, bool] = {}
@@ -38,23 +43,36 @@ def connect_config() -> dict[str, Any]:
     return cfg
 
 
+def connect_timeout_s() -> float:
+    """Seconds to wait for a server that accepts connections but does not answer:
+    ``REFINIRE_CONNECT_TIMEOUT``, else 10.
+
+    Raises:
+        SettingError: The variable is not a number of seconds above 0 (up to a day).
+    """
+    return settings.seconds(TIMEOUT_ENV, DEFAULT_TIMEOUT_S,
+                            meaning="how long to wait for a Temporal server that does not answer")
+
+
 async def connect(*, fresh: bool = False) -> Client:
     """A client for this event loop (clients are cached per loop, as asyncio.run makes new ones)."""
     loop = asyncio.get_running_loop()
     if not fresh and loop in _CLIENTS:
         return _CLIENTS[loop]
+    limit = connect_timeout_s()
     cfg = connect_config()
     if not configured():
         await embedded.ensure_server()
     from .codec import data_converter
 
     converter = data_converter()
-    limit = float(os.environ.get("REFINIRE_CONNECT_TIMEOUT", "10"))
     exit_guard.install()  # before the first connect: a failed one has started the SDK's runtime too
     _forward_core_logs()
     try:
         client = await asyncio.wait_for(Client.connect(**cfg, data_converter=converter), limit)
     except Exception as exc:
+        if "across forks" in str(exc):
+            raise FlowExecutionError(forked_message(exc)) from None
         where = "TEMPORAL_ADDRESS/TEMPORAL_PROFILE" if configured() else "the embedded server"
         why = f"no answer within {limit:g} s" if isinstance(exc, asyncio.TimeoutError) else exc
         raise FlowExecutionError(
@@ -65,6 +83,18 @@ async def connect(*, fresh: bool = False) -> Client:
     if not fresh:
         _CLIENTS[loop] = client
     return client
+
+
+def forked_message(exc: BaseException) -> str:
+    """What to say when the SDK refuses this process because it was forked from one whose Temporal
+    runtime was started (the runtime's threads do not survive ``fork``)."""
+    found = re.search(r"original runtime PID is (\d+)", str(exc))
+    parent = f" (process {found.group(1)})" if found else ""
+    return (f"Cannot use Temporal in process {os.getpid()}: it was forked from a process that had "
+            f"already used Temporal{parent}, and the Temporal SDK cannot be used across fork. Start "
+            "the processes that run flows with multiprocessing's 'spawn' start method: "
+            "multiprocessing.get_context(\"spawn\").Pool(...) or .Process(...) "
+            "(or as subprocesses), not 'fork'.")
 
 
 _FORWARDING: list[bool] = []

@@ -45,8 +45,10 @@ def _port_from_env(name: str, default: int) -> int:
     if not value:
         return default
     if not _is_port(value):
-        raise RuntimeError(f"{name}={value!r} is not a port: set it to a number from 1 to 65535, "
-                           f"or unset it for the default {default}.")
+        from refinire.errors import SettingError
+
+        raise SettingError(f"{name}={value!r} is not a port: set it to a number from 1 to 65535, "
+                           f"or unset it for the default {default}.", config_key=name)
     return int(value)
 
 

@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any, Sequence
 
-from refinire.errors import FlowDefinitionError, FlowExecutionError
+from refinire.errors import FlowDefinitionError, FlowExecutionError, SettingError
 
 from client.connection import codec_server, embedded, exit_guard
 from .cmd_control import cmd_answer, cmd_cancel
@@ -139,7 +139,7 @@ def _report(exc: BaseException) -> int:
     if isinstance(exc, CLIError):
         err(f"error: {one_line(str(exc))}")
         return exc.exit_code
-    if isinstance(exc, FlowDefinitionError):
+    if isinstance(exc, (FlowDefinitionError, SettingError)):
         err(f"error: {one_line(str(exc))}")
         return EXIT_USAGE
     if isinstance(exc, FlowExecutionError):

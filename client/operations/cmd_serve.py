@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from client.connection import codec_server
+from refinire.errors import SettingError
 
 from .exits import EXIT_OK, UsageError, out
 from .targets import connected, loading
@@ -20,7 +21,7 @@ def cmd_server(args: argparse.Namespace) -> int:
     try:
         args.port = args.port or embedded.configured_port()
         args.ui_port = args.ui_port or embedded.configured_ui_port()
-    except RuntimeError as exc:
+    except SettingError as exc:
         raise UsageError(str(exc)) from None
     if args.port == args.ui_port:
         raise UsageError(f"The server and its Web UI cannot share port {args.port}: give them two "

@@ -20,7 +20,8 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (EXIT_OK, "done: the run completed, every replayed run is compatible, the command did what it says"),
     (EXIT_FAILED, "the run failed, was cancelled, timed out or was terminated; replay found a run the "
                   "current code cannot replay; any unexpected error"),
-    (EXIT_USAGE, "bad usage: bad arguments (a port outside 1-65535, a limit below 1), an unknown flow "
+    (EXIT_USAGE, "bad usage: bad arguments (a port outside 1-65535, a limit below 1), a bad setting "
+                 "(a REFINIRE_* variable such as REFINIRE_CONNECT_TIMEOUT=abc), an unknown flow "
                  "or module, an unknown run id, the run id of another flow's run (run --id), a step "
                  "unknown to the flow or not reached by the run (rerun --from), a run not in a state for the command (answer to a run that "
                  "waits for nothing, cancel of a finished run, rerun of a running one), nothing to "

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from refinire.errors import FlowDefinitionError, FlowExecutionError
+from refinire.errors import FlowDefinitionError, FlowExecutionError, SettingError
 
 from .exits import CLIError, Unreachable, UsageError
 
@@ -32,11 +32,13 @@ def parse_input(text: str | None) -> Any:
 
 
 async def connected():
-    """A connected client, or exit 3 naming the address and the fix."""
+    """A connected client, or exit 3 naming the address and the fix (exit 2 for a bad setting)."""
     from client.connection.connect import connect
 
     try:
         return await connect()
+    except SettingError as exc:
+        raise UsageError(str(exc)) from None
     except FlowExecutionError as exc:
         raise Unreachable(str(exc)) from None
     except Exception as exc:

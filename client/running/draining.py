@@ -37,6 +37,7 @@ from typing import Any, Iterator
 
 from temporalio.worker import Worker
 
+from client.connection import settings
 from client.connection.exit_guard import EXIT_INTERRUPTED
 from client.serving.inflight import InFlight
 
@@ -50,21 +51,10 @@ def grace_s() -> float:
     """The in-process worker's graceful shutdown window in seconds, from ``REFINIRE_GRACEFUL_SHUTDOWN``.
 
     Raises:
-        ValueError: The variable is set to something that is not 0 or more seconds.
+        SettingError: The variable is not a number of seconds from 0 to a day (a ValueError).
     """
-    text = os.environ.get(GRACE_ENV, "").strip()
-    if not text:
-        return DEFAULT_GRACE_S
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise ValueError(
-            f"{GRACE_ENV}={text!r} is not a number of seconds: set it to 0 or more (how long a "
-            f"stopping script's worker lets the steps it runs finish; 0 abandons them), or unset it "
-            f"for the default {DEFAULT_GRACE_S:g}.")
-    return value
+    return settings.seconds(GRACE_ENV, DEFAULT_GRACE_S, zero="abandons them",
+                            meaning="how long a stopping script's worker lets the steps it runs finish")
 
 
 def _say(text: str) -> None:

@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 from refinire.flow import Flow
 
 from client.serving.inflight import InFlight
-from client.serving.logs import one_line_failures
+from client.serving.logs import one_line_failures, script_level
 
 from .draining import drain, grace_s
 
@@ -47,6 +47,7 @@ async def hosting(client: Client, flow: Flow) -> AsyncIterator[asyncio.Task]:
     # A script's in-process worker: a failed attempt is one line; the run's FlowExecutionError
     # carries the cause if it fails for good.
     one_line_failures()
+    script_level()
     loop = asyncio.get_running_loop()
     table = _HOSTED.setdefault(loop, {})
     name = flow.register()

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import os
 
+from client.connection import settings
 from workflows.formats import branch_label, parse_activity_id
 
-__all__ = ["LEVEL_ENV", "configure", "one_line_failures"]
+__all__ = ["LEVEL_ENV", "configure", "one_line_failures", "script_level"]
 
 LEVEL_ENV = "REFINIRE_LOG_LEVEL"
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
@@ -44,12 +45,26 @@ def level_from(name: str | None = None) -> int:
 
     Raises:
         ValueError: an unknown level name, listing the known ones.
+        SettingError: ``REFINIRE_LOG_LEVEL`` is not a level (a ValueError too).
     """
-    text = (name or os.environ.get(LEVEL_ENV) or "info").strip().lower()
-    if text not in _LEVELS:
-        raise ValueError(f"Unknown log level {text!r} ({LEVEL_ENV} or --log-level). "
-                         f"Known levels: {sorted(set(_LEVELS) - {'warning'})!r}")
-    return _LEVELS[text]
+    if name:
+        text = name.strip().lower()
+        if text not in _LEVELS:
+            raise ValueError(f"Unknown log level {text!r} (--log-level). "
+                             f"Known levels: {sorted(set(_LEVELS) - {'warning'})!r}")
+        return _LEVELS[text]
+    return _LEVELS[settings.choice(LEVEL_ENV, "info", _LEVELS, meaning="a log level")]
+
+
+def script_level() -> None:
+    """A script's in-process worker: ``REFINIRE_LOG_LEVEL``, when set, is Refinire's log level
+    (``debug`` keeps a failed attempt's traceback); checked even when unset elsewhere.
+
+    Raises:
+        SettingError: ``REFINIRE_LOG_LEVEL`` is not a level.
+    """
+    if os.environ.get(LEVEL_ENV, "").strip():
+        logging.getLogger("refinire").setLevel(level_from())
 
 
 def one_line_failures() -> None:

@@ -26,7 +26,7 @@ from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.steps import ACTIVITIES
-from client.connection.connect import connect
+from client.connection.connect import connect, connect_timeout_s
 from client.connection.embedded import port_argument
 from client.connection.undecodable import DecodeAwareRunner
 from refinire import observability, registry
@@ -188,6 +188,7 @@ def prepare(args: argparse.Namespace) -> list[str]:
     """Telemetry settings must be in place before the first client connects."""
     try:
         configure(getattr(args, "log_level", None))
+        connect_timeout_s()  # a bad setting is said before anything starts, naming the variable
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
 
