@@ -7,6 +7,7 @@ Everything under test connects to it through TEMPORAL_ADDRESS, the same way a us
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -19,6 +20,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 from procs import dev_server  # noqa: E402
 
 pytest_plugins = ["openai_server"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A shell starts background jobs (a CI step, `cmd &`) with SIGINT ignored, and an ignored signal
+    # stays ignored in every child: the processes the Ctrl-C tests interrupt need a terminal's.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

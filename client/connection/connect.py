@@ -69,7 +69,7 @@ async def connect(*, fresh: bool = False) -> Client:
     exit_guard.install()  # before the first connect: a failed one has started the SDK's runtime too
     _forward_core_logs()
     try:
-        client = await asyncio.wait_for(Client.connect(**cfg, data_converter=converter), limit)
+        client = await _connect_when_healthy(cfg, converter, limit)
     except Exception as exc:
         if "across forks" in str(exc):
             raise FlowExecutionError(forked_message(exc)) from None
@@ -83,6 +83,24 @@ async def connect(*, fresh: bool = False) -> Client:
     if not fresh:
         _CLIENTS[loop] = client
     return client
+
+
+async def _connect_when_healthy(cfg: dict[str, Any], converter: Any, limit: float) -> Client:
+    """``Client.connect`` within ``limit`` seconds, again while the server says it is starting
+    ("Frontend is not healthy yet": it listens before it serves, as one just started does)."""
+    end = _now() + limit
+    while True:
+        try:
+            return await asyncio.wait_for(Client.connect(**cfg, data_converter=converter),
+                                          max(end - _now(), 0.001))
+        except Exception as exc:
+            if "not healthy yet" not in str(exc) or _now() + 0.2 >= end:
+                raise
+        await asyncio.sleep(0.2)
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
 
 
 def forked_message(exc: BaseException) -> str:
