@@ -130,9 +130,6 @@ class SettingError(RefinireConfigurationError, ValueError):
     A ``ValueError`` too, so code that caught one from a bad setting keeps catching it.
     """
 
-    def __init__(self, message: str, config_key: str | None = None) -> None:
-        super().__init__(message, config_key=config_key)
-
 
 class RefinireValidationError(RefinireError):
     """A value (``field_name``) failed validation."""

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from refinire.errors import SettingError
+
 SEARCH_ATTRIBUTES = ("FlowName", "FlowStep", "FlowStatus")
 DEFAULT_PORT = 7233
 DEFAULT_UI_PORT = 8233
@@ -45,8 +47,6 @@ def _port_from_env(name: str, default: int) -> int:
     if not value:
         return default
     if not _is_port(value):
-        from refinire.errors import SettingError
-
         raise SettingError(f"{name}={value!r} is not a port: set it to a number from 1 to 65535, "
                            f"or unset it for the default {default}.", config_key=name)
     return int(value)

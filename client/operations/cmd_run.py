@@ -57,6 +57,7 @@ async def _note_attaching(client: Any, flow: Any, run_id: str, given: Any) -> No
         return  # a new run, or another flow's (refused with its own message)
     if run.continuation == 0 and run.input == given:
         return
+
     def shown(value: Any) -> str:
         return repr(value) if isinstance(value, str) else render(value)
 
